@@ -1,0 +1,41 @@
+# Two commands do everything on a fresh machine with Python >= 3.11 and make:
+#   make run    install into .venv, run the whole re-analysis, write results/report.html
+#   make test   install into .venv, lint, build the docs (warnings as errors), run all tests
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.bayesblina-installed
+export MPLBACKEND := Agg
+
+.PHONY: install run test test-fast lint docs bench clean
+
+$(STAMP): pyproject.toml constraints.txt
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' \
+		|| { echo "bayesblina needs Python >= 3.11 (found: $$($(PYTHON) --version))"; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[dev]"
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/bayesblina run --out results
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+
+docs: $(STAMP)
+	$(BIN)/sphinx-build -W --keep-going -q -b html docs docs/_build/html
+
+test: lint docs
+	$(BIN)/python -m pytest
+
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest -m "not slow" -x -q
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/bench_refit.py
+
+clean:
+	rm -rf $(VENV) results docs/_build .pytest_cache .ruff_cache

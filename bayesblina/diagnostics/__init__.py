@@ -1,0 +1,1 @@
+"""Convergence diagnostics and the gate every result must pass."""

@@ -1,0 +1,1 @@
+"""The sampling core (one module every model uses)."""

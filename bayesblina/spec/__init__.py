@@ -1,0 +1,1 @@
+"""Analysis specs: the TOML files under ``models/``, validated with pydantic."""
