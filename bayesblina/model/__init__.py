@@ -1,0 +1,31 @@
+"""Models: one per file, each a :class:`~bayesblina.model.base.BayesModel`."""
+
+from __future__ import annotations
+
+from bayesblina.errors import SpecError
+from bayesblina.model.base import BayesModel, PriorSetBase
+from bayesblina.model.beta_binomial import BetaBinomialModel
+
+#: model name used in ``analysis.model`` of a spec -> class
+MODELS: dict[str, type[BayesModel]] = {
+    BetaBinomialModel.name: BetaBinomialModel,
+}
+
+
+def get_model_class(name: str, *, where: str = "<spec>") -> type[BayesModel]:
+    """Return the model class registered under ``name``.
+
+    Raises
+    ------
+    SpecError
+        If no model has that name; the message lists the known models.
+    """
+    try:
+        return MODELS[name]
+    except (KeyError, TypeError):
+        raise SpecError(
+            f"{where}: key 'analysis.model': unknown model {name!r}; allowed: {sorted(MODELS)}"
+        ) from None
+
+
+__all__ = ["MODELS", "BayesModel", "BetaBinomialModel", "PriorSetBase", "get_model_class"]

@@ -1,0 +1,208 @@
+"""The one small base class every model derives from.
+
+Build once, fit many: :meth:`BayesModel.build` creates the PyMC graph once, with every
+data array *and every prior hyperparameter* as ``pm.Data``. :meth:`BayesModel.set_data`
+and :meth:`BayesModel.set_prior` only change values, so a refit reuses the compiled
+sampler (see :mod:`bayesblina.sample.core`). Only a change of prior *family* (a
+different graph) triggers a rebuild. Building and fitting are separate steps; nothing
+is sampled in a constructor.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from abc import ABC, abstractmethod
+from typing import TYPE_CHECKING, Any, ClassVar
+
+import numpy as np
+import pandas as pd
+import pymc as pm
+from pydantic import BaseModel, ConfigDict, ValidationInfo, field_validator
+
+if TYPE_CHECKING:
+    import arviz as az
+    from matplotlib.figure import Figure
+
+    from bayesblina.spec.schema import AnalysisSpec, SamplerSettings, SummarySettings
+
+
+class PriorSetBase(BaseModel):
+    """A named set of priors: one field per model parameter plus a description."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    description: str = ""
+    #: parameter -> prior families it accepts (e.g. a proportion needs support (0, 1))
+    allowed_families: ClassVar[dict[str, tuple[str, ...]]] = {}
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _family_allowed(cls, value: Any, info: ValidationInfo) -> Any:
+        families = cls.allowed_families.get(info.field_name or "")
+        if families is not None and value.family not in families:
+            raise ValueError(
+                f"prior family {value.family!r} is not allowed for parameter "
+                f"{info.field_name!r}; allowed: {list(families)}"
+            )
+        return value
+
+    def parameter_priors(self) -> dict[str, Any]:
+        """Return ``{parameter: prior}`` (everything but the description)."""
+        return {k: getattr(self, k) for k in type(self).model_fields if k != "description"}
+
+
+class BayesModel(ABC):
+    """Base class: data and priors in, a PyMC model and InferenceData out.
+
+    Subclasses declare ``name``, ``DataSpec`` (pydantic schema of the spec's ``[data]``),
+    ``PriorSetSpec`` (schema of one ``[priors.<set>]``), and implement
+    :meth:`load_data`, :meth:`coords`, :meth:`data_values`, :meth:`_define` and
+    :meth:`summarise`.
+
+    Parameters
+    ----------
+    data : pandas.DataFrame
+        The model's data, as returned by :meth:`load_data` (validated again here).
+    prior : PriorSetBase
+        One prior set (an instance of the model's ``PriorSetSpec``).
+    """
+
+    name: ClassVar[str]
+    DataSpec: ClassVar[type[BaseModel]]
+    PriorSetSpec: ClassVar[type[PriorSetBase]]
+
+    def __init__(self, data: pd.DataFrame, prior: PriorSetBase) -> None:
+        self.data = self.validate_data(data)
+        self.prior = self._check_prior(prior)
+        self._model: pm.Model | None = None
+        #: compiled sampler objects by backend key, reused across refits
+        self.compiled: dict[Any, Any] = {}
+
+    # -- construction -----------------------------------------------------------------
+    @classmethod
+    def from_spec(cls, spec: AnalysisSpec, prior_set: str | None = None) -> BayesModel:
+        """Create the model for a spec, with its first (or the named) prior set."""
+        name = prior_set if prior_set is not None else next(iter(spec.priors))
+        return cls(cls.load_data(spec.data), spec.priors[name])
+
+    @classmethod
+    @abstractmethod
+    def load_data(cls, data_spec: Any) -> pd.DataFrame:
+        """Return the data frame the spec's ``[data]`` section selects."""
+
+    @classmethod
+    def validate_data(cls, data: pd.DataFrame) -> pd.DataFrame:
+        """Check a data frame before it enters the model (override to add rules)."""
+        return data
+
+    def _check_prior(self, prior: PriorSetBase) -> PriorSetBase:
+        if not isinstance(prior, self.PriorSetSpec):
+            prior = self.PriorSetSpec.model_validate(prior)
+        return prior
+
+    # -- the graph --------------------------------------------------------------------
+    @abstractmethod
+    def coords(self) -> dict[str, list[Any]]:
+        """Named coordinates of the model's dimensions for the current data."""
+
+    @abstractmethod
+    def data_values(self) -> dict[str, np.ndarray]:
+        """Values of the data containers (``pm.Data``) for the current data."""
+
+    @abstractmethod
+    def _define(self) -> None:
+        """Declare data containers and random variables (inside a ``pm.Model``)."""
+
+    def prior_values(self) -> dict[str, np.ndarray]:
+        """Values of the hyperparameter containers for the current prior set."""
+        out = {}
+        for param, prior in self.prior.parameter_priors().items():
+            for hyper, value in prior.hyperparameters().items():
+                out[f"{param}__{hyper}"] = np.asarray(value, dtype=float)
+        return out
+
+    def prior_rv(self, param: str, **kwargs: Any) -> Any:
+        """Create parameter ``param`` with its prior's hyperparameters as ``pm.Data``."""
+        prior = self.prior.parameter_priors()[param]
+        hyper = {
+            h: pm.Data(f"{param}__{h}", np.asarray(v, dtype=float))
+            for h, v in prior.hyperparameters().items()
+        }
+        return prior.distribution(param, hyper, **kwargs)
+
+    def structure_key(self) -> tuple[Any, ...]:
+        """What fixes the graph: the model and each parameter's prior family."""
+        fams = tuple((k, v.family) for k, v in self.prior.parameter_priors().items())
+        return (type(self).__name__, fams)
+
+    def build(self) -> pm.Model:
+        """Return the PyMC model, building it on first use only."""
+        if self._model is None:
+            with pm.Model(coords=self.coords()) as model:
+                self._define()
+            self._model = model
+            self._built_key = self.structure_key()
+            self.compiled.clear()
+        return self._model
+
+    # -- refits -----------------------------------------------------------------------
+    def set_data(self, data: pd.DataFrame) -> BayesModel:
+        """Replace the data; the next fit reuses the built graph."""
+        self.data = self.validate_data(data)
+        return self
+
+    def set_prior(self, prior: PriorSetBase | dict[str, Any]) -> BayesModel:
+        """Replace the prior set; a change of family rebuilds, a change of values does not."""
+        self.prior = self._check_prior(prior)  # type: ignore[arg-type]
+        if self._model is not None and self.structure_key() != self._built_key:
+            self._model = None
+        return self
+
+    def data_checksum(self) -> str:
+        """SHA-256 of the values that enter the likelihood (names, dtypes, shapes, bytes)."""
+        h = hashlib.sha256()
+        for name, value in sorted(self.data_values().items()):
+            arr = np.ascontiguousarray(value)
+            h.update(json.dumps([name, str(arr.dtype), arr.shape]).encode())
+            h.update(arr.tobytes())
+        return h.hexdigest()
+
+    def fit(
+        self, settings: SamplerSettings | None = None, *, provenance: dict[str, Any] | None = None
+    ) -> az.InferenceData:
+        """Sample the posterior for the current data and prior.
+
+        Parameters
+        ----------
+        settings : SamplerSettings, optional
+            Backend, draws, tune, chains, target_accept and seed (defaults if omitted).
+        provenance : dict, optional
+            Extra provenance attributes (e.g. the spec) stored in the result.
+
+        Returns
+        -------
+        arviz.InferenceData
+            Posterior with named coords/dims and provenance attributes.
+        """
+        from bayesblina.sample.core import sample
+        from bayesblina.spec.schema import SamplerSettings
+
+        return sample(self, settings or SamplerSettings(), provenance=provenance)
+
+    # -- results ----------------------------------------------------------------------
+    @abstractmethod
+    def summarise(self, idata: az.InferenceData, settings: SummarySettings) -> pd.DataFrame:
+        """Tidy table of the posterior quantities this model reports."""
+
+    def exact_table(self, settings: SummarySettings) -> pd.DataFrame | None:
+        """The :meth:`summarise` quantities computed exactly (closed form), if available."""
+        return None
+
+    def reference_table(self) -> pd.DataFrame | None:
+        """The published frequentist result to show beside the posterior, if any."""
+        return None
+
+    def plot(self, results: dict[str, az.InferenceData]) -> Figure | None:
+        """Figure of the posteriors of every prior set (``None`` if the model has none)."""
+        return None

@@ -1,0 +1,1 @@
+"""Outputs: summary.json, CSV tables, PNG figures, idata files and the HTML report."""

@@ -1,0 +1,187 @@
+"""A self-contained HTML report: one page, images embedded, a section per analysis."""
+
+from __future__ import annotations
+
+import base64
+import html
+from importlib.resources import files
+from typing import Any
+
+import pandas as pd
+
+from bayesblina.pipeline import AnalysisResult
+
+
+def _table(df: pd.DataFrame, floatfmt: str = "{:.3f}") -> str:
+    if df is None or df.empty:
+        return "<p><em>none</em></p>"
+    return df.to_html(
+        index=False,
+        border=0,
+        classes="tbl",
+        na_rep="–",
+        float_format=lambda v: floatfmt.format(v),
+        escape=True,
+    )
+
+
+def _badge(status: str) -> str:
+    cls = "pass" if status == "PASSED" else "fail"
+    return f'<span class="badge {cls}">{html.escape(status)}</span>'
+
+
+def prior_table(result: AnalysisResult) -> pd.DataFrame:
+    """One row per prior set and parameter: family, hyperparameters, implied mean."""
+    rows = []
+    for name, prior_set in result.spec.priors.items():
+        for param, prior in prior_set.parameter_priors().items():
+            hyper = ", ".join(f"{k} = {v:g}" for k, v in prior.hyperparameters().items())
+            row = {"prior set": name, "parameter": param, "prior": f"{prior.family}({hyper})"}
+            if prior.family == "beta":
+                row["prior mean"] = prior.mean
+                row["prior ESS (patients)"] = prior.ess
+            row["description"] = prior_set.description
+            rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def _fmt_interval(lo: float, hi: float, scale: float = 100.0, digits: int = 1) -> str:
+    return f"{lo * scale:.{digits}f}–{hi * scale:.{digits}f}"
+
+
+def side_by_side(result: AnalysisResult) -> pd.DataFrame:
+    """Published frequentist estimate (exact CI) beside each prior set's posterior."""
+    ref = result.model.reference_table()
+    table = result.summary_table()
+    if ref is None or table.empty or "population" not in table:
+        return pd.DataFrame()
+    rows = []
+    for _, r in ref.iterrows():
+        row = {
+            "population": r["population"],
+            "CR / n": f"{r['x']}/{r['n']}",
+            "published % (95% CI)": (
+                f"{r['published_pct']:g} ({r['published_ci_low']:g}–{r['published_ci_high']:g})"
+                if pd.notna(r.get("published_pct"))
+                else "–"
+            ),
+            "exact CP 95% CI, %": _fmt_interval(r["cp_low"], r["cp_high"]),
+        }
+        for _, s in table[table["population"] == r["population"]].iterrows():
+            row[f"{s['prior_set']}: mean % (95% CrI)"] = (
+                f"{100 * s['mean']:.1f} ({_fmt_interval(s['eti_low'], s['eti_high'])})"
+            )
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def exact_check(result: AnalysisResult) -> pd.DataFrame:
+    """MCMC against the closed form: largest |difference| in units of MCSE per prior set."""
+    rows = []
+    for name, fit in result.fits.items():
+        if fit.summary is None or fit.exact is None:
+            continue
+        merged = fit.summary.merge(fit.exact, on="population", suffixes=("", "_exact"))
+        z = ((merged["mean"] - merged["mean_exact"]).abs() / merged["mcse_mean"]).max()
+        rows.append(
+            {
+                "prior set": name,
+                "max |MCMC − exact| posterior mean": float(
+                    (merged["mean"] - merged["mean_exact"]).abs().max()
+                ),
+                "in MCSE units": float(z),
+                "within 3 MCSE": bool(z <= 3),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def analysis_section(result: AnalysisResult, figure_png: bytes | None) -> str:
+    """HTML for one analysis."""
+    spec = result.spec
+    parts = [
+        f'<section id="{html.escape(spec.name)}">',
+        f"<h2>{html.escape(spec.analysis.title)} {_badge(result.status)}</h2>",
+        f"<p class='q'><strong>Question.</strong> {html.escape(spec.analysis.question)}</p>",
+    ]
+    if spec.analysis.description:
+        parts.append(f"<p>{html.escape(spec.analysis.description)}</p>")
+    parts.append(
+        f"<p class='meta'>model <code>{html.escape(spec.analysis.model)}</code> · spec "
+        f"<code>{html.escape(spec.source_path)}</code> · data SHA-256 "
+        f"<code>{result.model.data_checksum()[:16]}…</code></p>"
+    )
+    parts += ["<h3>Data</h3>", _table(result.model.data, "{:g}")]
+    parts += ["<h3>Priors</h3>", _table(prior_table(result))]
+    diag = result.diagnostics_table()
+    if not diag.empty:
+        diag = diag.rename(columns={"where": "worst at"})
+    parts += ["<h3>Diagnostics gate</h3>", _table(diag, "{:.4g}")]
+    if not result.passed:
+        failed = [n for n, f in result.fits.items() if not f.gate.passed]
+        parts.append(
+            "<p class='failmsg'>FAILED: the fits for prior set(s) "
+            f"{html.escape(', '.join(failed))} did not pass the diagnostics gate; "
+            "their posteriors are not reported.</p>"
+        )
+    summary = result.summary_table()
+    if not summary.empty:
+        parts += ["<h3>Published result beside the posterior</h3>", _table(side_by_side(result))]
+        parts += ["<h3>Posterior summaries</h3>", _table(summary, "{:.4f}")]
+        check = exact_check(result)
+        if not check.empty:
+            parts += [
+                "<h3>Independent check: MCMC against the closed form</h3>",
+                _table(check, "{:.4g}"),
+            ]
+    if figure_png:
+        b64 = base64.b64encode(figure_png).decode("ascii")
+        alt = f"posterior of {html.escape(spec.name)}"
+        parts.append(f'<img alt="{alt}" src="data:image/png;base64,{b64}">')
+    parts.append("</section>")
+    return "\n".join(parts)
+
+
+def render_report(
+    results: list[AnalysisResult],
+    figures: dict[str, bytes | None],
+    provenance: dict[str, Any],
+    reproduction: pd.DataFrame | None = None,
+) -> str:
+    """The whole report as one HTML string (no external files)."""
+    css = files("bayesblina.report").joinpath("report.css").read_text(encoding="utf-8")
+    overview = pd.DataFrame(
+        [
+            {
+                "analysis": r.spec.name,
+                "title": r.spec.analysis.title,
+                "status": r.status,
+                "prior sets": len(r.fits),
+                "seconds": sum(f.seconds for f in r.fits.values()),
+            }
+            for r in results
+        ]
+    )
+    prov = pd.DataFrame({"item": list(provenance), "value": [str(v) for v in provenance.values()]})
+    body = [
+        "<h1>bayesblina: Bayesian re-analysis of the paediatric blinatumomab phase I/II trial</h1>",
+        "<p>von Stackelberg A, et al. <em>J Clin Oncol</em> 34, 2016 "
+        "(DOI 10.1200/JCO.2016.67.3301). Aggregate published data only.</p>",
+        "<h2>Overview</h2>",
+        _table(overview, "{:.1f}"),
+    ]
+    if reproduction is not None and not reproduction.empty:
+        ok = int(reproduction["matches"].sum())
+        body += [
+            "<h2>Published numbers reproduced</h2>",
+            f"<p>{ok} of {len(reproduction)} published numbers reproduced to the printed "
+            "decimal (rows that do not match are the paper's recorded contradictions).</p>",
+            f"<details><summary>table</summary>{_table(reproduction, '{:g}')}</details>",
+        ]
+    body += [analysis_section(r, figures.get(r.spec.name)) for r in results]
+    body += ["<h2>Provenance</h2>", _table(prov)]
+    return (
+        "<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'>"
+        "<title>bayesblina report</title>"
+        f"<style>{css}</style></head><body>\n" + "\n".join(body) + "\n</body></html>\n"
+    )

@@ -1,0 +1,104 @@
+"""Write a run's outputs into one folder, every file atomically.
+
+Layout of ``DIR``::
+
+    idata/<analysis>.nc          all prior sets of the analysis, dim ``prior_set``
+    tables/<analysis>_posterior.csv, tables/<analysis>_diagnostics.csv,
+    tables/<analysis>_published.csv
+    figures/<analysis>.png
+    summary.json                 one entry per analysis (status, diagnostics, results)
+    report.html                  self-contained page
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from bayesblina.io import atomic_path, write_bytes, write_json, write_text
+from bayesblina.pipeline import AnalysisResult
+from bayesblina.plots.proportions import figure_png
+from bayesblina.report.html import render_report
+
+
+def summary_entry(result: AnalysisResult) -> dict[str, Any]:
+    """The ``summary.json`` entry of one analysis.
+
+    ``results[prior_set][element]`` holds the posterior quantities by name (``mean``,
+    ``median``, ``eti_low``/``eti_high``, ``hdi_low``/``hdi_high``, ``P(p>t)``) for fits
+    that passed the gate; a fit that failed has ``null`` there, never numbers.
+    """
+    summary = result.summary_table()
+    results: dict[str, Any] = {}
+    for name, fit in result.fits.items():
+        if not fit.gate.passed:
+            results[name] = None
+            continue
+        rows = summary[summary["prior_set"] == name]
+        key = "population" if "population" in rows else rows.columns[1]
+        results[name] = {
+            str(r[key]): {k: v for k, v in r.items() if k not in ("prior_set", key)}
+            for r in rows.to_dict(orient="records")
+        }
+    return {
+        "name": result.spec.name,
+        "title": result.spec.analysis.title,
+        "model": result.spec.analysis.model,
+        "spec": result.spec.source_path,
+        "status": result.status,
+        "data_sha256": result.model.data_checksum(),
+        "sampler": result.spec.sampler.model_dump(),
+        "diagnostics": {name: fit.gate.to_dict() for name, fit in result.fits.items()},
+        "results": results,
+    }
+
+
+def write_csv(path: Path, df: pd.DataFrame) -> None:
+    """Write a CSV file atomically."""
+    write_text(path, df.to_csv(index=False))
+
+
+def write_results(
+    results: list[AnalysisResult],
+    out_dir: str | Path,
+    provenance: dict[str, Any],
+    reproduction: pd.DataFrame | None = None,
+) -> Path:
+    """Write every output of a run into ``out_dir`` and return the report's path.
+
+    Parameters
+    ----------
+    results : list of AnalysisResult
+        The analyses of the run.
+    out_dir : str or Path
+        Output folder (created if missing).
+    provenance : dict
+        Run-level provenance (versions, seed override, command).
+    reproduction : pandas.DataFrame, optional
+        The table of reproduced published numbers, shown at the top of the report.
+    """
+    out = Path(out_dir)
+    figures: dict[str, bytes | None] = {}
+    for r in results:
+        name = r.spec.name
+        with atomic_path(out / "idata" / f"{name}.nc") as tmp:
+            r.idata().to_netcdf(str(tmp), engine="h5netcdf")
+        write_csv(out / "tables" / f"{name}_posterior.csv", r.summary_table())
+        write_csv(out / "tables" / f"{name}_diagnostics.csv", r.diagnostics_table())
+        ref = r.model.reference_table()
+        if ref is not None:
+            write_csv(out / "tables" / f"{name}_published.csv", ref)
+        passed = {k: f.idata for k, f in r.fits.items() if f.gate.passed}
+        fig = r.model.plot(passed) if passed else None
+        figures[name] = figure_png(fig) if fig is not None else None
+        if figures[name] is not None:
+            write_bytes(out / "figures" / f"{name}.png", figures[name])
+    write_json(
+        out / "summary.json",
+        {"provenance": provenance, "analyses": [summary_entry(r) for r in results]},
+    )
+    report = out / "report.html"
+    write_text(report, render_report(results, figures, provenance, reproduction))
+    return report
