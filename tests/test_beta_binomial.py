@@ -1,0 +1,87 @@
+"""The CR-rate analysis against the conjugate Beta posterior (independent closed form)."""
+
+from __future__ import annotations
+
+import arviz as az
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+
+from bayesblina.model import BetaBinomialModel
+from bayesblina.model.beta_binomial import beta_hdi
+from bayesblina.pipeline import run_analysis
+from bayesblina.spec.schema import SummarySettings
+
+
+@pytest.mark.parametrize(("a", "b"), [(28, 44), (14.5, 30.5), (1.5, 9), (0.5, 5), (3, 0.7)])
+def test_beta_hdi_is_the_shortest_95_interval(a, b):
+    dist = stats.beta(a, b)
+    lo, hi = beta_hdi(dist, 0.95)
+    assert dist.cdf(hi) - dist.cdf(lo) == pytest.approx(0.95, abs=1e-9)
+    # brute force over a fine grid of lower-tail masses
+    u = np.linspace(0, 0.05, 20001)
+    widths = dist.ppf(u + 0.95) - dist.ppf(u)
+    assert hi - lo <= widths.min() + 1e-9
+    if a > 1 and b > 1:  # interior HDI: equal density at both ends
+        assert dist.pdf(lo) == pytest.approx(dist.pdf(hi), rel=1e-5)
+
+
+def test_exact_table_matches_scipy(overall_spec):
+    model = BetaBinomialModel.from_spec(overall_spec, "sceptical")
+    exact = model.exact_table(SummarySettings()).set_index("population")
+    # Beta(2, 18) prior + 27/70 -> Beta(29, 61); + 14/44 -> Beta(16, 48)
+    for pop, (a, b) in {"all_5_15": (29, 61), "phase_2": (16, 48)}.items():
+        dist = stats.beta(a, b)
+        assert exact.loc[pop, "mean"] == pytest.approx(a / (a + b), abs=1e-12)
+        assert exact.loc[pop, "eti_low"] == pytest.approx(dist.ppf(0.025), abs=1e-12)
+        assert exact.loc[pop, "P(p>0.275)"] == pytest.approx(dist.sf(0.275), abs=1e-12)
+
+
+def test_data_come_from_table_2(overall_spec):
+    model = BetaBinomialModel.from_spec(overall_spec)
+    data = model.data.set_index("population")
+    assert (data.loc["all_5_15", "x"], data.loc["all_5_15", "n"]) == (27, 70)
+    assert (data.loc["phase_2", "x"], data.loc["phase_2", "n"]) == (14, 44)
+    assert set(data["source"]) == {"Table 2"}
+
+
+def _mcse_quantile(draws: np.ndarray, prob: float) -> float:
+    return float(az.mcse(draws, method="quantile", prob=prob))
+
+
+@pytest.mark.slow
+def test_mcmc_matches_conjugate_posterior_within_3_mcse(overall_spec):
+    """Every reported quantity, every prior set and population, against Beta(a+x, b+n-x)."""
+    result = run_analysis(overall_spec)
+    assert result.passed, result.diagnostics_table()
+    data = result.model.data.set_index("population")
+    for name, fit in result.fits.items():
+        a, b = overall_spec.priors[name].p.alpha, overall_spec.priors[name].p.beta
+        summary = fit.summary.set_index("population")
+        for pop, row in data.iterrows():
+            exact = stats.beta(a + row["x"], b + row["n"] - row["x"])
+            draws = fit.idata.posterior["p"].sel(population=pop).values  # (chain, draw)
+            s = summary.loc[pop]
+            assert abs(s["mean"] - exact.mean()) <= 3 * s["mcse_mean"], (name, pop, "mean")
+            for q, col in [(0.025, "eti_low"), (0.5, "median"), (0.975, "eti_high")]:
+                assert abs(s[col] - exact.ppf(q)) <= 3 * _mcse_quantile(draws, q), (name, pop, col)
+            lo, hi = beta_hdi(exact, 0.95)
+            u = exact.cdf(lo)
+            assert abs(s["hdi_low"] - lo) <= 3 * _mcse_quantile(draws, u), (name, pop, "hdi")
+            assert abs(s["hdi_high"] - hi) <= 3 * _mcse_quantile(draws, u + 0.95), (name, pop)
+            for t in (0.10, 0.275):
+                indicator = (draws > t).astype(float)
+                mcse = float(az.mcse(indicator, method="mean"))
+                target = exact.sf(t)
+                # a tail probability of ~1 has ~0 MCSE: allow one draw's worth of mass
+                tol = max(3 * mcse, 1.0 / indicator.size)
+                assert abs(s[f"P(p>{t:g})"] - target) <= tol, (name, pop, t)
+
+
+@pytest.mark.slow
+def test_whole_analysis_is_reproducible(overall_spec):
+    spec = overall_spec.with_sampler(draws=300, tune=300)
+    first = run_analysis(spec).summary_table()
+    second = run_analysis(spec).summary_table()
+    pd.testing.assert_frame_equal(first, second)

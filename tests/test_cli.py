@@ -1,0 +1,127 @@
+"""The command line end to end: run, reproduce, check, and clear errors for bad input."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from bayesblina.cli import main
+
+pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
+
+
+def run_cli(capsys, *args):
+    code = main(list(args))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_nonexistent_spec_path_is_one_clear_error(capsys, tmp_path):
+    code, out, err = run_cli(capsys, "run", "--out", str(tmp_path), "models/nope.toml")
+    assert code == 2
+    assert err.strip() == "error: spec file not found: models/nope.toml"
+    assert "Traceback" not in err + out
+    assert not any(tmp_path.iterdir())
+
+
+def test_console_script_reports_bad_path_without_traceback(tmp_path):
+    proc = subprocess.run(
+        [sys.executable, "-m", "bayesblina.cli", "run", "--out", str(tmp_path), "no/such.toml"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert proc.returncode == 2
+    assert "spec file not found: no/such.toml" in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+def test_bad_spec_on_command_line(capsys, tmp_path):
+    bad = tmp_path / "bad.toml"
+    bad.write_text('[analysis]\nname = "bad"\ntitle = "t"\nquestion = "q"\nmodel = "nope"\n')
+    code, _, err = run_cli(capsys, "check", str(bad))
+    assert code == 2
+    assert "bad.toml: key 'analysis.model': unknown model 'nope'" in err
+
+
+def test_check_packaged_specs(capsys):
+    code, out, _ = run_cli(capsys, "check")
+    assert code == 0
+    assert "overall_cr.toml: beta_binomial, 4 prior set(s)" in out
+
+
+def test_reproduce_json(capsys):
+    code, out, _ = run_cli(capsys, "reproduce", "--json")
+    assert code == 0
+    rows = json.loads(out)
+    assert rows and all(set(r) == {"quantity", "published", "reproduced", "matches"} for r in rows)
+    assert all(isinstance(r["matches"], bool) for r in rows)
+    assert sum(r["matches"] for r in rows) >= 100
+
+
+def test_reproduce_table(capsys):
+    code, out, _ = run_cli(capsys, "reproduce")
+    assert code == 0
+    assert "published numbers reproduced" in out
+
+
+@pytest.mark.slow
+def test_run_writes_every_output(capsys, tmp_path):
+    code, out, err = run_cli(capsys, "run", "--out", str(tmp_path), "--seed", "11", "models/overall_cr.toml")
+    assert code == 0, err
+    assert "PASSED  overall_cr" in out
+    assert "prior set 'sceptical'" in err  # progress lines
+    for rel in [
+        "idata/overall_cr.nc",
+        "summary.json",
+        "report.html",
+        "figures/overall_cr.png",
+        "tables/overall_cr_posterior.csv",
+        "tables/overall_cr_diagnostics.csv",
+        "tables/overall_cr_published.csv",
+    ]:
+        assert (tmp_path / rel).is_file(), rel
+    assert not list(tmp_path.rglob("*.tmp"))
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    (entry,) = summary["analyses"]
+    assert entry["name"] == "overall_cr" and entry["status"] == "PASSED"
+    assert entry["sampler"]["seed"] == 11
+    assert set(entry["diagnostics"]) == {"uniform", "jeffreys", "sceptical", "enthusiastic"}
+    res = entry["results"]["sceptical"]["phase_2"]
+    for key in ("mean", "median", "eti_low", "eti_high", "hdi_low", "hdi_high", "P(p>0.1)", "P(p>0.275)"):
+        assert 0 <= res[key] <= 1
+    # Beta(2, 18) + 14/44 -> Beta(16, 48): mean 0.25
+    assert res["mean"] == pytest.approx(0.25, abs=0.01)
+    html = (tmp_path / "report.html").read_text()
+    for piece in ["Question.", "Priors", "Diagnostics gate", "Published result beside the posterior",
+                  "data:image/png;base64,", "39 (27–51)", "Published numbers reproduced"]:
+        assert piece in html, piece
+    import arviz as az
+
+    idata = az.from_netcdf(tmp_path / "idata" / "overall_cr.nc")
+    assert idata.posterior["p"].dims == ("chain", "draw", "prior_set", "population")
+    assert idata.posterior.attrs["seed"] == 11
+    assert idata.posterior.attrs["data_sha256"] == entry["data_sha256"]
+
+
+@pytest.mark.slow
+def test_failed_gate_is_reported_as_failed_and_exits_nonzero(capsys, tmp_path):
+    code, out, err = run_cli(
+        capsys, "run", "--out", str(tmp_path), "--draws", "30", "--tune", "30", "models/overall_cr.toml"
+    )
+    assert code == 1
+    assert "FAILED  overall_cr" in out
+    assert "FAILED the diagnostics gate" in err
+    entry = json.loads((tmp_path / "summary.json").read_text())["analyses"][0]
+    assert entry["status"] == "FAILED"
+    assert all(v is None for v in entry["results"].values())  # no numbers for failed fits
+    failed = entry["diagnostics"]["uniform"]
+    assert failed["status"] == "FAILED"
+    ess = next(c for c in failed["checks"] if c["name"] == "ess_bulk_min")
+    assert ess["passed"] is False and ess["value"] < 400
+    html = (tmp_path / "report.html").read_text()
+    assert "did not pass the diagnostics gate" in html
+    assert "Posterior summaries" not in html

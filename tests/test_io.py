@@ -1,0 +1,34 @@
+"""Atomic writes: a crash leaves neither a half-written file nor a temporary one."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from bayesblina.io import atomic_path, write_json, write_text
+
+
+def test_write_replaces_whole_file(tmp_path):
+    target = tmp_path / "sub" / "out.txt"
+    write_text(target, "first")
+    write_text(target, "second")
+    assert target.read_text() == "second"
+    assert sorted(p.name for p in target.parent.iterdir()) == ["out.txt"]
+
+
+def test_crash_keeps_the_old_file_and_leaves_no_temporary(tmp_path):
+    target = tmp_path / "summary.json"
+    write_json(target, {"status": "PASSED"})
+    with pytest.raises(RuntimeError), atomic_path(target) as tmp:
+        tmp.write_text('{"status": "PASS')  # half written when the crash comes
+        raise RuntimeError("crash")
+    assert json.loads(target.read_text()) == {"status": "PASSED"}
+    assert [p.name for p in tmp_path.iterdir()] == ["summary.json"]
+
+
+def test_json_has_no_nan(tmp_path):
+    import numpy as np
+
+    write_json(tmp_path / "x.json", {"a": float("nan"), "b": np.float64(0.5), "c": [np.int64(3)]})
+    assert json.loads((tmp_path / "x.json").read_text()) == {"a": None, "b": 0.5, "c": [3]}
