@@ -177,30 +177,15 @@ class BetaBinomialModel(BayesModel):
 
     def summarise(self, idata: az.InferenceData, settings: SummarySettings) -> pd.DataFrame:
         """Posterior mean, median, equal-tailed and HDI intervals and P(p > t) per population."""
-        p = idata.posterior["p"]
-        lo_q, hi_q = (1 - settings.ci_prob) / 2, 1 - (1 - settings.ci_prob) / 2
-        hdi = az.hdi(idata, var_names=["p"], hdi_prob=settings.hdi_prob)["p"]
-        mcse = az.mcse(idata, var_names=["p"])["p"]
-        ess = az.ess(idata, var_names=["p"], method="bulk")["p"]
-        rows = []
-        for pop in p.coords["population"].values:
-            draws = p.sel(population=pop).values  # (chain, draw)
-            row: dict[str, Any] = {
-                "population": str(pop),
-                "mean": float(draws.mean()),
-                "sd": float(draws.std(ddof=1)),
-                "median": float(np.median(draws)),
-                "eti_low": float(np.quantile(draws, lo_q)),
-                "eti_high": float(np.quantile(draws, hi_q)),
-                "hdi_low": float(hdi.sel(population=pop, hdi="lower")),
-                "hdi_high": float(hdi.sel(population=pop, hdi="higher")),
-            }
-            for t in settings.thresholds:
-                row[f"P(p>{t:g})"] = float((draws > t).mean())
-            row["mcse_mean"] = float(mcse.sel(population=pop))
-            row["ess_bulk"] = float(ess.sel(population=pop))
-            rows.append(row)
-        return pd.DataFrame(rows)
+        from bayesblina.summaries.posterior import summarise_draws
+
+        return summarise_draws(
+            idata.posterior["p"],
+            ci_prob=settings.ci_prob,
+            hdi_prob=settings.hdi_prob,
+            thresholds=settings.thresholds,
+            label="p",
+        )
 
     def exact_table(self, settings: SummarySettings) -> pd.DataFrame:
         """The same quantities as :meth:`summarise`, computed exactly from the Beta posterior."""

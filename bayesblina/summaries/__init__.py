@@ -1,0 +1,1 @@
+"""Posterior summaries of gated fits: tidy tables a script can read."""
