@@ -129,7 +129,7 @@ def run_analysis(
     cls = get_model_class(spec.analysis.model, where=spec.source_path)
     if model is None:
         first = next(iter(spec.priors.values()))
-        model = cls(cls.load_data(spec.data), first)
+        model = cls(cls.load_data(spec.data), first, spec.options)
     result = AnalysisResult(spec=spec, model=model)
     spec_json = spec.provenance()
     n_sets = len(spec.priors)

@@ -52,11 +52,18 @@ class PriorSetBase(BaseModel):
         return {k: getattr(self, k) for k in type(self).model_fields if k != "description"}
 
 
+class NoOptions(BaseModel):
+    """A model without settings: ``[options]`` must be empty."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
 class BayesModel(ABC):
     """Base class: data and priors in, a PyMC model and InferenceData out.
 
     Subclasses declare ``name``, ``DataSpec`` (pydantic schema of the spec's ``[data]``),
-    ``PriorSetSpec`` (schema of one ``[priors.<set>]``), and implement
+    ``PriorSetSpec`` (schema of one ``[priors.<set>]``), optionally ``OptionsSpec``
+    (schema of ``[options]``), and implement
     :meth:`load_data`, :meth:`coords`, :meth:`data_values`, :meth:`_define` and
     :meth:`summarise`.
 
@@ -64,15 +71,26 @@ class BayesModel(ABC):
     ----------
     data : pandas.DataFrame
         The model's data, as returned by :meth:`load_data` (validated again here).
-    prior : PriorSetBase
-        One prior set (an instance of the model's ``PriorSetSpec``).
+    prior : PriorSetBase or dict
+        One prior set (an instance of the model's ``PriorSetSpec``, or its dict form).
+    options : pydantic model or dict, optional
+        Model settings (the model's ``OptionsSpec``); defaults apply when omitted.
     """
 
     name: ClassVar[str]
     DataSpec: ClassVar[type[BaseModel]]
     PriorSetSpec: ClassVar[type[PriorSetBase]]
+    OptionsSpec: ClassVar[type[BaseModel]] = NoOptions
 
-    def __init__(self, data: pd.DataFrame, prior: PriorSetBase) -> None:
+    def __init__(
+        self,
+        data: pd.DataFrame,
+        prior: PriorSetBase | dict[str, Any],
+        options: BaseModel | dict[str, Any] | None = None,
+    ) -> None:
+        if not isinstance(options, self.OptionsSpec):
+            options = self.OptionsSpec.model_validate(options or {})
+        self.options = options
         self.data = self.validate_data(data)
         self.prior = self._check_prior(prior)
         self._model: pm.Model | None = None
@@ -84,7 +102,7 @@ class BayesModel(ABC):
     def from_spec(cls, spec: AnalysisSpec, prior_set: str | None = None) -> BayesModel:
         """Create the model for a spec, with its first (or the named) prior set."""
         name = prior_set if prior_set is not None else next(iter(spec.priors))
-        return cls(cls.load_data(spec.data), spec.priors[name])
+        return cls(cls.load_data(spec.data), spec.priors[name], spec.options)
 
     @classmethod
     @abstractmethod
@@ -96,7 +114,7 @@ class BayesModel(ABC):
         """Check a data frame before it enters the model (override to add rules)."""
         return data
 
-    def _check_prior(self, prior: PriorSetBase) -> PriorSetBase:
+    def _check_prior(self, prior: PriorSetBase | dict[str, Any]) -> PriorSetBase:
         if not isinstance(prior, self.PriorSetSpec):
             prior = self.PriorSetSpec.model_validate(prior)
         return prior
@@ -154,7 +172,7 @@ class BayesModel(ABC):
 
     def set_prior(self, prior: PriorSetBase | dict[str, Any]) -> BayesModel:
         """Replace the prior set; a change of family rebuilds, a change of values does not."""
-        self.prior = self._check_prior(prior)  # type: ignore[arg-type]
+        self.prior = self._check_prior(prior)
         if self._model is not None and self.structure_key() != self._built_key:
             self._model = None
         return self

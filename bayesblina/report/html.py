@@ -25,6 +25,13 @@ def _table(df: pd.DataFrame, floatfmt: str = "{:.3f}") -> str:
     )
 
 
+def _num(value: Any) -> str:
+    """Format a hyperparameter: a number or a list of numbers."""
+    if isinstance(value, (list, tuple)):
+        return "(" + ", ".join(f"{v:g}" for v in value) + ")"
+    return f"{value:g}"
+
+
 def _badge(status: str) -> str:
     cls = "pass" if status == "PASSED" else "fail"
     return f'<span class="badge {cls}">{html.escape(status)}</span>'
@@ -35,7 +42,7 @@ def prior_table(result: AnalysisResult) -> pd.DataFrame:
     rows = []
     for name, prior_set in result.spec.priors.items():
         for param, prior in prior_set.parameter_priors().items():
-            hyper = ", ".join(f"{k} = {v:g}" for k, v in prior.hyperparameters().items())
+            hyper = ", ".join(f"{k} = {_num(v)}" for k, v in prior.hyperparameters().items())
             row = {"prior set": name, "parameter": param, "prior": f"{prior.family}({hyper})"}
             if prior.family == "beta":
                 row["prior mean"] = prior.mean

@@ -165,7 +165,17 @@ def parse_spec(raw: dict[str, Any], *, where: str = "<spec>", text: str = "") ->
         name: _validate(model_cls.PriorSetSpec, p, where=where, prefix=("priors", name))
         for name, p in priors_raw.items()
     }
-    full = {**raw, "data": data, "priors": priors, "source_path": where, "source_text": text}
+    options = _validate(
+        model_cls.OptionsSpec, raw.pop("options", {}), where=where, prefix=("options",)
+    )
+    full = {
+        **raw,
+        "data": data,
+        "priors": priors,
+        "options": options,
+        "source_path": where,
+        "source_text": text,
+    }
     return _validate(AnalysisSpec, full, where=where, prefix=())
 
 

@@ -26,9 +26,9 @@ class _Prior(BaseModel):
     #: support of the distribution: "unit" (0, 1), "positive" or "real"
     support: ClassVar[str]
 
-    def hyperparameters(self) -> dict[str, float]:
-        """Return the hyperparameters by name, in declaration order."""
-        return {k: float(v) for k, v in self.model_dump().items() if k != "family"}
+    def hyperparameters(self) -> dict[str, Any]:
+        """Return the hyperparameters by name, in declaration order (floats or lists)."""
+        return {k: v for k, v in self.model_dump().items() if k != "family"}
 
     #: the PyMC distribution; hyperparameter names are its keyword arguments
     pymc_class: ClassVar[str]
@@ -141,6 +141,35 @@ class UniformPrior(_Prior):
 
 
 
+class BivariateNormalPrior(_Prior):
+    """Bivariate normal on two real parameters, e.g. (log alpha, log beta) of a BLRM.
+
+    Given by means, standard deviations and the correlation (Neuenschwander et al. 2008).
+    """
+
+    family: Literal["bivariate_normal"]
+    mean: Annotated[list[float], Field(min_length=2, max_length=2)]
+    sd: Annotated[list[Positive], Field(min_length=2, max_length=2)]
+    corr: Annotated[float, Field(gt=-1, lt=1)] = 0.0
+    support: ClassVar[str] = "real2"
+    pymc_class: ClassVar[str] = "MvNormal"
+
+    @classmethod
+    def distribution(cls, name: str, hyper: dict[str, Any], **kwargs: Any) -> Any:
+        """Create an ``MvNormal`` with covariance built from ``sd`` and ``corr``."""
+        import pytensor.tensor as pt
+
+        sd, r = hyper["sd"], hyper["corr"]
+        off = r * sd[0] * sd[1]
+        cov = pt.stack([pt.stack([sd[0] ** 2, off]), pt.stack([off, sd[1] ** 2])])
+        return pm.MvNormal(name, mu=hyper["mean"], cov=cov, **kwargs)
+
+    def covariance(self) -> list[list[float]]:
+        """The 2 x 2 covariance matrix."""
+        (s1, s2), r = self.sd, self.corr
+        return [[s1 * s1, r * s1 * s2], [r * s1 * s2, s2 * s2]]
+
+
 Prior = Annotated[
     BetaPrior
     | NormalPrior
@@ -149,7 +178,8 @@ Prior = Annotated[
     | HalfCauchyPrior
     | ExponentialPrior
     | LogNormalPrior
-    | UniformPrior,
+    | UniformPrior
+    | BivariateNormalPrior,
     Field(discriminator="family"),
 ]
 
@@ -163,4 +193,5 @@ FAMILIES: dict[str, type[_Prior]] = {
     "exponential": ExponentialPrior,
     "lognormal": LogNormalPrior,
     "uniform": UniformPrior,
+    "bivariate_normal": BivariateNormalPrior,
 }

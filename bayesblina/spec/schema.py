@@ -73,6 +73,8 @@ class AnalysisSpec(_Strict):
     analysis: AnalysisSection
     data: Any
     priors: dict[Slug, Any] = Field(min_length=1)
+    #: model-specific settings (the model's ``OptionsSpec``), from ``[options]``
+    options: Any = None
     sampler: SamplerSettings = Field(default_factory=SamplerSettings)
     gate: GateThresholds = Field(default_factory=GateThresholds)
     summary: SummarySettings = Field(default_factory=SummarySettings)
@@ -91,6 +93,7 @@ class AnalysisSpec(_Strict):
             "analysis": self.analysis.model_dump(),
             "data": self.data.model_dump(),
             "priors": {k: v.model_dump() for k, v in self.priors.items()},
+            "options": self.options.model_dump() if self.options is not None else {},
             "sampler": self.sampler.model_dump(),
             "gate": self.gate.model_dump(),
             "summary": self.summary.model_dump(),
