@@ -33,6 +33,8 @@ class PriorSetFit:
     seconds: float
     summary: pd.DataFrame | None = None
     exact: pd.DataFrame | None = None
+    decision: dict[str, Any] = field(default_factory=dict)
+    extra: dict[str, pd.DataFrame] = field(default_factory=dict)
 
 
 @dataclass
@@ -73,6 +75,19 @@ class AnalysisResult:
             for c in f.gate.checks
         ]
         return pd.DataFrame(rows)
+
+    def extra_tables(self) -> dict[str, pd.DataFrame]:
+        """Each model extra table, stacked over the prior sets that passed."""
+        out: dict[str, list[pd.DataFrame]] = {}
+        for name, f in self.fits.items():
+            for title, table in f.extra.items():
+                out.setdefault(title, []).append(table.assign(prior_set=name))
+        return {
+            t: pd.concat(parts, ignore_index=True).pipe(
+                lambda df: df[["prior_set", *[c for c in df.columns if c != "prior_set"]]]
+            )
+            for t, parts in out.items()
+        }
 
     def idata(self) -> az.InferenceData:
         """All prior sets' fits in one InferenceData, stacked along a ``prior_set`` dim."""
@@ -146,11 +161,13 @@ def run_analysis(
                 "spec_path": spec.source_path,
             },
         )
-        gate = check_convergence(idata, spec.gate)
+        gate = check_convergence(idata, spec.gate, var_names=model.gate_vars())
         fit = PriorSetFit(name, idata, gate, time.perf_counter() - start)
         if gate.passed:
             fit.summary = model.summarise(idata, spec.summary)
             fit.exact = model.exact_table(spec.summary)
+            fit.decision = model.recommendation(idata)
+            fit.extra = model.extra_tables(spec.summary)
         result.fits[name] = fit
         failed = "" if gate.passed else ": " + "; ".join(c.describe() for c in gate.failures)
         say(f"{spec.name}: prior set {name!r} {gate.status} ({fit.seconds:.1f} s){failed}")

@@ -213,9 +213,21 @@ class BayesModel(ABC):
     def summarise(self, idata: az.InferenceData, settings: SummarySettings) -> pd.DataFrame:
         """Tidy table of the posterior quantities this model reports."""
 
+    def gate_vars(self) -> list[str] | None:
+        """Posterior variables the diagnostics gate checks (``None``: all of them)."""
+        return None
+
     def exact_table(self, settings: SummarySettings) -> pd.DataFrame | None:
         """The :meth:`summarise` quantities computed exactly (closed form), if available."""
         return None
+
+    def recommendation(self, idata: az.InferenceData) -> dict[str, Any]:
+        """Decision quantities of a fit (e.g. a recommended dose); empty by default."""
+        return {}
+
+    def extra_tables(self, settings: SummarySettings) -> dict[str, pd.DataFrame]:
+        """Further tables for the report (title -> table), e.g. sensitivity analyses."""
+        return {}
 
     def reference_table(self) -> pd.DataFrame | None:
         """The published frequentist result to show beside the posterior, if any."""

@@ -84,11 +84,15 @@ def side_by_side(result: AnalysisResult) -> pd.DataFrame:
 
 def exact_check(result: AnalysisResult) -> pd.DataFrame:
     """MCMC against the closed form: largest |difference| in units of MCSE per prior set."""
+    from bayesblina.report.write import element_keys
+
     rows = []
     for name, fit in result.fits.items():
         if fit.summary is None or fit.exact is None:
             continue
-        merged = fit.summary.merge(fit.exact, on="population", suffixes=("", "_exact"))
+        keys = element_keys(fit.summary)
+        merged = fit.summary.merge(fit.exact[[*keys, "mean"]], on=keys, suffixes=("", "_exact"))
+        merged = merged[merged["mean_exact"].notna()]
         z = ((merged["mean"] - merged["mean_exact"]).abs() / merged["mcse_mean"]).max()
         rows.append(
             {
@@ -133,14 +137,24 @@ def analysis_section(result: AnalysisResult, figure_png: bytes | None) -> str:
         )
     summary = result.summary_table()
     if not summary.empty:
-        parts += ["<h3>Published result beside the posterior</h3>", _table(side_by_side(result))]
+        beside = side_by_side(result)
+        if beside.empty:
+            beside = result.model.reference_table()
+        parts += ["<h3>Published result beside the posterior</h3>", _table(beside)]
+        decisions = pd.DataFrame(
+            [{"prior set": n, **f.decision} for n, f in result.fits.items() if f.decision]
+        )
+        if not decisions.empty:
+            parts += ["<h3>Decisions</h3>", _table(decisions, "{:.3g}")]
         parts += ["<h3>Posterior summaries</h3>", _table(summary, "{:.4f}")]
         check = exact_check(result)
         if not check.empty:
             parts += [
-                "<h3>Independent check: MCMC against the closed form</h3>",
+                "<h3>Independent check: MCMC against an exact computation</h3>",
                 _table(check, "{:.4g}"),
             ]
+        for title, table in result.extra_tables().items():
+            parts += [f"<h3>{html.escape(title)}</h3>", _table(table, "{:.3g}")]
     if figure_png:
         b64 = base64.b64encode(figure_png).decode("ascii")
         alt = f"posterior of {html.escape(spec.name)}"

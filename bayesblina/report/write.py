@@ -37,9 +37,9 @@ def summary_entry(result: AnalysisResult) -> dict[str, Any]:
             results[name] = None
             continue
         rows = summary[summary["prior_set"] == name]
-        key = "population" if "population" in rows else rows.columns[1]
+        keys = element_keys(rows)
         results[name] = {
-            str(r[key]): {k: v for k, v in r.items() if k not in ("prior_set", key)}
+            _key(r, keys): {k: v for k, v in r.items() if k not in ("prior_set", *keys)}
             for r in rows.to_dict(orient="records")
         }
     return {
@@ -52,7 +52,21 @@ def summary_entry(result: AnalysisResult) -> dict[str, Any]:
         "sampler": result.spec.sampler.model_dump(),
         "diagnostics": {name: fit.gate.to_dict() for name, fit in result.fits.items()},
         "results": results,
+        "decisions": {name: fit.decision for name, fit in result.fits.items() if fit.gate.passed},
     }
+
+
+def element_keys(table: pd.DataFrame) -> list[str]:
+    """The columns that name a row of a summary table (those before ``mean``)."""
+    cols = [c for c in table.columns if c != "prior_set"]
+    return cols[: cols.index("mean")] if "mean" in cols else cols[:1]
+
+
+def _key(row: dict[str, Any], keys: list[str]) -> str:
+    """``"all_5_15"`` for one key column, ``"p_dose[15]"`` for (quantity, element)."""
+    if len(keys) == 1:
+        return str(row[keys[0]])
+    return f"{row[keys[0]]}[{', '.join(str(row[k]) for k in keys[1:])}]"
 
 
 def write_csv(path: Path, df: pd.DataFrame) -> None:
@@ -87,6 +101,8 @@ def write_results(
             r.idata().to_netcdf(str(tmp), engine="h5netcdf")
         write_csv(out / "tables" / f"{name}_posterior.csv", r.summary_table())
         write_csv(out / "tables" / f"{name}_diagnostics.csv", r.diagnostics_table())
+        for i, table in enumerate(r.extra_tables().values(), start=1):
+            write_csv(out / "tables" / f"{name}_extra{i}.csv", table)
         ref = r.model.reference_table()
         if ref is not None:
             write_csv(out / "tables" / f"{name}_published.csv", ref)

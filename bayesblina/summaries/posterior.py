@@ -76,3 +76,22 @@ def summarise_draws(
 
 def _plain(value: Any) -> Any:
     return value.item() if hasattr(value, "item") else value
+
+
+def mcse(draws: np.ndarray, method: str = "mean", prob: float | None = None) -> float:
+    """Monte Carlo standard error of a statistic of ``(chain, draw)`` draws.
+
+    A thin wrapper of :func:`arviz.mcse` for plain arrays of one scalar quantity (ArviZ
+    accepts only 1-D arrays directly), e.g. of an indicator ``draws > t`` for the MCSE of
+    a tail probability.
+
+    Parameters
+    ----------
+    draws : ndarray, shape (chain, draw)
+    method : {"mean", "sd", "median", "quantile"}
+    prob : float, optional
+        The quantile's probability when ``method="quantile"``.
+    """
+    ds = xr.Dataset({"x": (("chain", "draw"), np.asarray(draws, dtype=float))})
+    kwargs = {"prob": prob} if method == "quantile" else {}
+    return float(az.mcse(ds, method=method, **kwargs)["x"])
