@@ -5,10 +5,14 @@ from __future__ import annotations
 from bayesblina.errors import SpecError
 from bayesblina.model.base import BayesModel, PriorSetBase
 from bayesblina.model.beta_binomial import BetaBinomialModel
+from bayesblina.model.blrm import BLRMModel
+from bayesblina.model.crm import CRMModel
 
 #: model name used in ``analysis.model`` of a spec -> class
 MODELS: dict[str, type[BayesModel]] = {
     BetaBinomialModel.name: BetaBinomialModel,
+    BLRMModel.name: BLRMModel,
+    CRMModel.name: CRMModel,
 }
 
 
@@ -28,4 +32,12 @@ def get_model_class(name: str, *, where: str = "<spec>") -> type[BayesModel]:
         ) from None
 
 
-__all__ = ["MODELS", "BayesModel", "BetaBinomialModel", "PriorSetBase", "get_model_class"]
+__all__ = [
+    "MODELS",
+    "BLRMModel",
+    "BayesModel",
+    "BetaBinomialModel",
+    "CRMModel",
+    "PriorSetBase",
+    "get_model_class",
+]

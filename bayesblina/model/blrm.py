@@ -1,0 +1,280 @@
+r"""Bayesian logistic regression model (BLRM) for dose-toxicity, stepwise regimens included.
+
+Neuenschwander, Branson & Gsponer (2008):
+
+.. math::
+
+    \operatorname{logit} p(d) = \log\alpha + \beta \log(d / d^*), \qquad
+    (\log\alpha, \log\beta) \sim \mathrm{BVN}(m, \Sigma),
+
+with :math:`p(d)` the probability of a DLT in the DLT window (cycle 1) at a constant
+dose :math:`d`. A regimen is a list of (dose, days) periods; by default its DLT risk is
+that of a constant hazard within each period set by the period's dose (period exposure),
+
+.. math::
+
+    p_{\text{regimen}} = 1 - \prod_k \bigl(1 - p(d_k)\bigr)^{t_k / W},
+
+with alternatives "first_period" (:math:`p(d_1)`) and "maintenance" (:math:`p(d_K)`).
+The MTD for a target :math:`\pi` is
+:math:`d^* \exp\{(\operatorname{logit}\pi - \log\alpha)/\beta\}`.
+The independent check is the grid posterior of :mod:`bayesblina.exact.dose_toxicity`.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar
+
+import numpy as np
+import pandas as pd
+import pymc as pm
+import pytensor.tensor as pt
+from pydantic import BaseModel, Field
+
+from bayesblina.model.base import PriorSetBase
+from bayesblina.model.dosetox import (
+    TREATMENTS,
+    DoseToxData,
+    DoseToxModel,
+    DoseToxOptions,
+    PositiveFloat,
+    Probability,
+)
+from bayesblina.spec.priors import Prior
+
+if TYPE_CHECKING:
+    import arviz as az
+    from matplotlib.figure import Figure
+
+    from bayesblina.spec.schema import SummarySettings
+
+
+class BLRMOptions(DoseToxOptions):
+    """``[options]`` of the BLRM: reference dose, dose grid, studied doses, MTD targets."""
+
+    d_ref: PositiveFloat = 15.0
+    dose_grid: Annotated[list[PositiveFloat], Field(min_length=1)] = Field(
+        default_factory=lambda: [float(d) for d in range(1, 61)]
+    )
+    studied_doses: list[PositiveFloat] = Field(default_factory=lambda: [5.0, 15.0, 30.0])
+    targets: Annotated[list[Probability], Field(min_length=1)] = Field(
+        default_factory=lambda: [0.25, 1 / 6]
+    )
+
+
+class BLRMPriors(PriorSetBase):
+    """One prior set: a bivariate normal prior on ``theta = (log alpha, log beta)``."""
+
+    theta: Prior
+    allowed_families: ClassVar[dict[str, tuple[str, ...]]] = {"theta": ("bivariate_normal",)}
+
+
+class BLRMModel(DoseToxModel):
+    """Two-parameter logistic dose-toxicity model with stepwise regimens."""
+
+    name: ClassVar[str] = "blrm"
+    DataSpec: ClassVar[type[BaseModel]] = DoseToxData
+    PriorSetSpec: ClassVar[type[PriorSetBase]] = BLRMPriors
+    OptionsSpec: ClassVar[type[BaseModel]] = BLRMOptions
+
+    # -- graph ------------------------------------------------------------------------
+    def regimen_arrays(self, treatment: str | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Per-period doses and weights of every cohort's regimen, shape (cohort, period)."""
+        from bayesblina.exact.dose_toxicity import regimen_weights
+
+        regimens = [list(p) for p in self.data["periods"]]
+        return regimen_weights(regimens, treatment or self.options.treatment)
+
+    def coords(self) -> dict[str, list[Any]]:
+        """Cohorts, regimen periods, parameters, the dose grid and MTD targets."""
+        doses, _ = self.regimen_arrays()
+        return {
+            "cohort": list(self.data["label"]),
+            "period": list(range(doses.shape[1])),
+            "param": ["log_alpha", "log_beta"],
+            "dose": [float(d) for d in self.options.dose_grid],
+            "target": [float(t) for t in self.options.targets],
+        }
+
+    def data_values(self) -> dict[str, np.ndarray]:
+        """Regimen doses/weights, patients, DLTs, and the dose grid and targets."""
+        doses, weights = self.regimen_arrays()
+        return {
+            "period_dose": doses.astype(float),
+            "period_weight": weights.astype(float),
+            "patients": self.data["patients"].to_numpy(dtype="int64"),
+            "dlts": self.data["dlts"].to_numpy(dtype="int64"),
+            "dose_grid": np.asarray(self.options.dose_grid, dtype=float),
+            "targets": np.asarray(self.options.targets, dtype=float),
+        }
+
+    def _define(self) -> None:
+        v = self.data_values()
+        d = pm.Data("period_dose", v["period_dose"], dims=("cohort", "period"))
+        w = pm.Data("period_weight", v["period_weight"], dims=("cohort", "period"))
+        n = pm.Data("patients", v["patients"], dims="cohort")
+        y = pm.Data("dlts", v["dlts"], dims="cohort")
+        grid = pm.Data("dose_grid", v["dose_grid"], dims="dose")
+        targets = pm.Data("targets", v["targets"], dims="target")
+        theta = self.prior_rv("theta", dims="param")
+        log_alpha, beta = theta[0], pt.exp(theta[1])
+        d_ref = self.options.d_ref
+
+        def logit_p(dose: Any) -> Any:
+            return log_alpha + beta * pt.log(dose / d_ref)
+
+        # log(1 - p) = -softplus(logit p): stable for p near 0 and 1
+        log_no_dlt = pt.sum(-w * pt.softplus(logit_p(d)), axis=1)
+        p_cohort = pm.Deterministic("p_cohort", -pt.expm1(log_no_dlt), dims="cohort")
+        pm.Binomial("y", n=n, p=p_cohort, observed=y, dims="cohort")
+        pm.Deterministic("p_dose", pm.math.invlogit(logit_p(grid)), dims="dose")
+        mtd = d_ref * pt.exp((pt.log(targets / (1 - targets)) - log_alpha) / beta)
+        pm.Deterministic("mtd", mtd, dims="target")
+
+    # -- results ----------------------------------------------------------------------
+    def gate_vars(self) -> list[str]:
+        """The gate checks the parameters and cohort risks (the MTD's tail is heavy)."""
+        return ["theta", "p_cohort", "p_dose"]
+
+    def summarise(self, idata: az.InferenceData, settings: SummarySettings) -> pd.DataFrame:
+        """Long table: DLT risk per cohort and per studied dose, and the MTD per target.
+
+        Columns: ``quantity, element`` then the :func:`summarise_draws` statistics, the
+        interval probabilities (under/target/over-dosing) and MTD quantiles where they apply.
+        """
+        from bayesblina.summaries.posterior import summarise_draws
+
+        post = idata.posterior
+        lo, hi = self.options.cuts
+        parts = []
+        for var, dim, sel in (
+            ("p_cohort", "cohort", None),
+            ("p_dose", "dose", [float(x) for x in self.options.studied_doses]),
+        ):
+            da = post[var] if sel is None else post[var].sel({dim: sel})
+            df = summarise_draws(da, ci_prob=settings.ci_prob, hdi_prob=settings.hdi_prob,
+                                 thresholds=[hi], label="p")
+            draws = da.values
+            df["P(under)"] = (draws < lo).mean(axis=(0, 1))
+            df["P(target)"] = ((draws >= lo) & (draws <= hi)).mean(axis=(0, 1))
+            df["P(over)"] = (draws > hi).mean(axis=(0, 1))
+            df.insert(0, "quantity", var)
+            parts.append(df.rename(columns={dim: "element"}))
+        mtd = post["mtd"]
+        df = summarise_draws(mtd, ci_prob=settings.ci_prob, hdi_prob=settings.hdi_prob)
+        for q in (0.05, 0.25, 0.75, 0.95):
+            df[f"q{int(q * 100):02d}"] = np.quantile(mtd.values, q, axis=(0, 1))
+        df["P(MTD>=15)"] = (mtd.values >= 15.0).mean(axis=(0, 1))
+        df.insert(0, "quantity", "mtd")
+        parts.append(df.rename(columns={"target": "element"}))
+        out = pd.concat(parts, ignore_index=True)
+        out["element"] = out["element"].map(lambda e: f"{e:g}" if isinstance(e, float) else e)
+        return out
+
+    # -- exact engine (independent check and fast sensitivity analyses) ----------------
+    def grid_posterior(
+        self,
+        dlts: np.ndarray | None = None,
+        patients: np.ndarray | None = None,
+        treatment: str | None = None,
+    ) -> Any:
+        """Exact grid posterior for the current prior, batched over rows of ``dlts``."""
+        from bayesblina.exact.dose_toxicity import blrm_grid_posterior
+
+        prior = self.prior.theta  # type: ignore[attr-defined]
+        doses, weights = self.regimen_arrays(treatment)
+        n = self.data["patients"].to_numpy() if patients is None else patients
+        y = self.data["dlts"].to_numpy() if dlts is None else dlts
+        return blrm_grid_posterior(
+            doses, weights, n, y, d_ref=self.options.d_ref,
+            mean=prior.mean, sd=prior.sd, corr=prior.corr,
+        )
+
+    def exact_table(self, settings: SummarySettings) -> pd.DataFrame:
+        """Grid-posterior means and P(p > cut) per cohort and studied dose; MTD quantiles."""
+        post = self.grid_posterior()
+        hi = self.options.cuts[1]
+        doses, weights = self.regimen_arrays()
+        studied = np.asarray(self.options.studied_doses, dtype=float)
+        lo_q, hi_q = (1 - settings.ci_prob) / 2, 1 - (1 - settings.ci_prob) / 2
+        rows = []
+        cohort_mean = post.p_mean(doses, weights)[0]
+        cohort_over = post.prob_exceeds(doses, hi, weights)[0]
+        for label, m, o in zip(self.data["label"], cohort_mean, cohort_over, strict=True):
+            rows.append({"quantity": "p_cohort", "element": label, "mean": m, f"P(p>{hi:g})": o})
+        q = post.p_quantiles(studied, (lo_q, 0.5, hi_q))[0]
+        for d, m, o, qq in zip(
+            studied, post.p_mean(studied)[0], post.prob_exceeds(studied, hi)[0], q, strict=True
+        ):
+            rows.append({"quantity": "p_dose", "element": f"{d:g}", "mean": m,
+                         "median": qq[1], "eti_low": qq[0], "eti_high": qq[2],
+                         f"P(p>{hi:g})": o})
+        for t in self.options.targets:
+            qq = post.mtd_quantiles(t, (lo_q, 0.5, hi_q))[0]
+            rows.append({"quantity": "mtd", "element": f"{t:g}", "mean": np.nan,
+                         "median": qq[1], "eti_low": qq[0], "eti_high": qq[2],
+                         "P(MTD>=15)": float(np.ravel(post.mtd_prob_ge(t, 15.0))[0])})
+        return pd.DataFrame(rows)
+
+    def extra_tables(self, settings: SummarySettings) -> dict[str, pd.DataFrame]:
+        """Sensitivity analyses by the exact engine (fast, no MCMC).
+
+        * the three treatments of stepwise regimens (period exposure, first-period dose,
+          maintenance dose);
+        * the Discussion's fifth DLT: one more patient with a DLT in each cohort in turn.
+        """
+        hi = self.options.cuts[1]
+        t0 = self.options.targets[0]
+        studied = np.asarray(self.options.studied_doses, dtype=float)
+        rows = []
+        for treatment in TREATMENTS:
+            post = self.grid_posterior(treatment=treatment)
+            doses, weights = self.regimen_arrays(treatment)
+            row: dict[str, Any] = {"treatment": treatment}
+            for label, m in zip(self.data["label"], post.p_mean(doses, weights)[0], strict=True):
+                row[f"P(DLT) {label}"] = m
+            row[f"MTD({t0:g}) median"] = post.mtd_quantiles(t0, (0.5,))[0, 0]
+            row[f"P(p(15)>{hi:g})"] = post.prob_exceeds(np.array([15.0]), hi)[0, 0]
+            rows.append(row)
+        treatments = pd.DataFrame(rows)
+        # fifth DLT: batch of scenarios, one row of (patients, dlts) per scenario
+        n0 = self.data["patients"].to_numpy()
+        y0 = self.data["dlts"].to_numpy()
+        labels = ["as published", *[f"+1 DLT at {lab}" for lab in self.data["label"]]]
+        bump = np.vstack([np.zeros_like(n0), np.eye(len(n0), dtype=n0.dtype)])
+        post = self.grid_posterior(dlts=y0 + bump, patients=n0 + bump)
+        mtd = post.mtd_quantiles(t0, (0.05, 0.5, 0.95))
+        over = post.prob_exceeds(studied, hi)
+        fifth = pd.DataFrame({"scenario": labels})
+        fifth[f"MTD({t0:g}) median"] = mtd[:, 1]
+        fifth[f"MTD({t0:g}) 90% interval"] = [f"{a:.1f}–{b:.1f}" for a, b in mtd[:, [0, 2]]]
+        fifth[f"P(MTD({t0:g})>=15)"] = np.ravel(post.mtd_prob_ge(t0, 15.0))
+        for j, d in enumerate(studied):
+            fifth[f"P(p({d:g})>{hi:g})"] = over[:, j]
+        fifth["EWOC dose"] = post.ewoc(
+            np.asarray(self.options.dose_grid), self.options.max_overdose_prob, self.options.cuts
+        )
+        return {
+            "Stepwise regimens: three treatments (exact engine)": treatments,
+            "Sensitivity: the Discussion's fifth DLT (exact engine)": fifth,
+        }
+
+    def recommendation(self, idata: az.InferenceData) -> dict[str, Any]:
+        """EWOC: the highest grid dose with P(overdosing) below the limit."""
+        p = idata.posterior["p_dose"]
+        over = (p > self.options.cuts[1]).mean(dim=("chain", "draw"))
+        ok = over.values < self.options.max_overdose_prob
+        doses = p.coords["dose"].values
+        return {
+            "ewoc_dose": float(doses[ok].max()) if ok.any() else None,
+            "max_overdose_prob": self.options.max_overdose_prob,
+            "P(p(15)>0.33)": float((p.sel(dose=15.0) > self.options.cuts[1]).mean())
+            if 15.0 in doses
+            else None,
+        }
+
+    def plot(self, results: dict[str, az.InferenceData]) -> Figure:
+        """Posterior DLT curve (median, 50% and 95% bands) per prior set with the cohorts."""
+        from bayesblina.plots.dose_toxicity import plot_dose_toxicity
+
+        return plot_dose_toxicity(results, self.data, self.options)

@@ -1,0 +1,55 @@
+"""The posterior dose-toxicity curve with the observed cohorts."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt
+import numpy as np
+
+if TYPE_CHECKING:
+    import arviz as az
+    import pandas as pd
+    from matplotlib.figure import Figure
+
+
+def plot_dose_toxicity(
+    results: dict[str, az.InferenceData], cohorts: pd.DataFrame, options: Any
+) -> Figure:
+    """P(DLT) against dose: posterior median with 50% and 95% bands, one panel per prior set.
+
+    Observed cohorts are drawn at their maintenance dose (stepwise regimens hollow, with
+    their label), sized by the number of patients; dashed lines mark the interval cuts.
+    """
+    n = len(results)
+    fig, axes = plt.subplots(1, n, figsize=(5.2 * n, 3.8), squeeze=False, sharey=True)
+    for ax, (name, idata) in zip(axes[0], results.items(), strict=True):
+        p = idata.posterior["p_dose"]
+        dose = p.coords["dose"].values
+        q = np.quantile(p.values, [0.025, 0.25, 0.5, 0.75, 0.975], axis=(0, 1))
+        ax.fill_between(dose, q[0], q[4], alpha=0.2, color="C0", label="95%")
+        ax.fill_between(dose, q[1], q[3], alpha=0.35, color="C0", label="50%")
+        ax.plot(dose, q[2], color="C0", label="median")
+        for cut in options.cuts:
+            ax.axhline(cut, ls="--", lw=0.8, color="grey")
+        for _, r in cohorts.iterrows():
+            last = r["periods"][-1][0]
+            stepwise = len(r["periods"]) > 1
+            ax.scatter(
+                last, r["dlts"] / r["patients"], s=20 + 12 * r["patients"],
+                facecolors="none" if stepwise else "k", edgecolors="k", zorder=3,
+            )
+            ax.annotate(f"{r['label']}: {r['dlts']}/{r['patients']}",
+                        (last, r["dlts"] / r["patients"]), textcoords="offset points",
+                        xytext=(5, 5), fontsize=7)
+        ax.set_title(name)
+        ax.set_xlabel("dose (µg/m²/day)")
+        ax.set_ylim(0, 1)
+    axes[0][0].set_ylabel("P(DLT in cycle 1)")
+    axes[0][-1].legend(fontsize=8, frameon=False, loc="upper left")
+    fig.tight_layout()
+    return fig
