@@ -254,7 +254,17 @@ class BLRMModel(DoseToxModel):
         fifth["EWOC dose"] = post.ewoc(
             np.asarray(self.options.dose_grid), self.options.max_overdose_prob, self.options.cuts
         )
+        post = self.grid_posterior()
+        grid = np.asarray(self.options.dose_grid, dtype=float)
+        q = post.p_quantiles(grid, (0.025, 0.25, 0.5, 0.75, 0.975))[0]
+        over = post.interval_probs(grid, self.options.cuts)[0]
+        curve = pd.DataFrame(
+            {"dose": grid, "p_q025": q[:, 0], "p_q25": q[:, 1], "p_median": q[:, 2],
+             "p_q75": q[:, 3], "p_q975": q[:, 4], "P(under)": over[:, 0],
+             "P(target)": over[:, 1], "P(over)": over[:, 2]}
+        )
         return {
+            "Posterior DLT curve over the dose grid (exact engine)": curve,
             "Stepwise regimens: three treatments (exact engine)": treatments,
             "Sensitivity: the Discussion's fifth DLT (exact engine)": fifth,
         }
@@ -273,8 +283,26 @@ class BLRMModel(DoseToxModel):
             else None,
         }
 
+    def prior_curve(self, idata: az.InferenceData) -> np.ndarray:
+        """Prior 2.5%, 50%, 97.5% quantiles of P(DLT) over the dose grid (prior predictive).
+
+        Read from the fit's own hyperparameters (``constant_data``) and computed exactly by
+        the grid engine with no data, so the figure shows what the prior alone implies.
+        """
+        from bayesblina.exact.dose_toxicity import blrm_grid_posterior
+
+        c = idata.constant_data
+        one = np.ones((1, 1))
+        prior = blrm_grid_posterior(
+            one, one, np.zeros((1, 1)), np.zeros((1, 1)), d_ref=self.options.d_ref,
+            mean=c["theta__mean"].values, sd=c["theta__sd"].values,
+            corr=float(c["theta__corr"].values),
+        )
+        return prior.p_quantiles(np.asarray(self.options.dose_grid), (0.025, 0.5, 0.975))[0]
+
     def plot(self, results: dict[str, az.InferenceData]) -> Figure:
-        """Posterior DLT curve (median, 50% and 95% bands) per prior set with the cohorts."""
+        """Posterior DLT curve with 50%/95% bands, the prior's implied curve and the cohorts."""
         from bayesblina.plots.dose_toxicity import plot_dose_toxicity
 
-        return plot_dose_toxicity(results, self.data, self.options)
+        priors = {name: self.prior_curve(idata) for name, idata in results.items()}
+        return plot_dose_toxicity(results, self.data, self.options, priors)

@@ -18,9 +18,14 @@ if TYPE_CHECKING:
 
 
 def plot_dose_toxicity(
-    results: dict[str, az.InferenceData], cohorts: pd.DataFrame, options: Any
+    results: dict[str, az.InferenceData],
+    cohorts: pd.DataFrame,
+    options: Any,
+    prior_curves: dict[str, np.ndarray] | None = None,
 ) -> Figure:
     """P(DLT) against dose: posterior median with 50% and 95% bands, one panel per prior set.
+
+    ``prior_curves[name]`` (dose x (2.5%, 50%, 97.5%)) adds the prior's implied curve.
 
     Observed cohorts are drawn at their maintenance dose (stepwise regimens hollow, with
     their label), sized by the number of patients; dashed lines mark the interval cuts.
@@ -34,6 +39,11 @@ def plot_dose_toxicity(
         ax.fill_between(dose, q[0], q[4], alpha=0.2, color="C0", label="95%")
         ax.fill_between(dose, q[1], q[3], alpha=0.35, color="C0", label="50%")
         ax.plot(dose, q[2], color="C0", label="median")
+        if prior_curves and name in prior_curves:
+            pq = prior_curves[name]
+            ax.plot(dose, pq[:, 1], color="C1", ls="--", lw=1, label="prior median")
+            ax.plot(dose, pq[:, 0], color="C1", ls=":", lw=1, label="prior 95%")
+            ax.plot(dose, pq[:, 2], color="C1", ls=":", lw=1)
         for cut in options.cuts:
             ax.axhline(cut, ls="--", lw=0.8, color="grey")
         for _, r in cohorts.iterrows():
