@@ -22,6 +22,9 @@ def _progress(msg: str) -> None:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
+    import matplotlib
+
+    matplotlib.use("Agg")  # figures go to files: no window, no display needed
     from bayesblina.pipeline import run_analysis
     from bayesblina.report.write import write_results
     from bayesblina.reproduce import reproduce_all

@@ -114,7 +114,9 @@ def combine_prior_sets(
         lead = [d for d in ("chain", "draw") if d in ds.dims]
         groups[group] = ds.transpose(*lead, dim, ...)
     out = az.InferenceData(**groups)
-    out.attrs = {k: v for k, v in first.attrs.items()}
+    # keep the provenance all fits share; per-fit values (prior set, time) stay in the groups
+    attrs = [getattr(i, "attrs", {}) for i in idatas.values()]
+    out.attrs = {k: v for k, v in attrs[0].items() if all(a.get(k) == v for a in attrs[1:])}
     return out
 
 

@@ -459,7 +459,7 @@ def design_for_sizes(
 
     * the final boundary must be ``r = 8``: ``r = 7`` has attained alpha
       >= 0.032 > 0.025 for every ``r1 <= 3``, and ``r = 9`` has power
-      <= 0.690 < 0.80;
+      below 0.70 < 0.80 (0.695 at ``r1 = 0``);
     * ``r1 = 3`` is infeasible: with ``r = 8`` its power is 0.764 < 0.80 and
       with ``r = 7`` its alpha is 0.032 > 0.025 (larger ``r1`` only lowers the
       power further, e.g. ``r1 = 4``, ``r = 8``: power 0.673);

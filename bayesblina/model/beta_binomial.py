@@ -2,10 +2,10 @@ r"""Beta-binomial model for a response (CR) rate in one or more populations.
 
 .. math::
 
-    p_j \\sim \\mathrm{Beta}(a, b), \\qquad x_j \\mid p_j \\sim \\mathrm{Binomial}(n_j, p_j)
+    p_j \sim \mathrm{Beta}(a, b), \qquad x_j \mid p_j \sim \mathrm{Binomial}(n_j, p_j)
 
 independently for each population *j* (e.g. all 70 patients at 5/15, phase II alone).
-The posterior is conjugate, :math:`\\mathrm{Beta}(a + x_j, b + n_j - x_j)`, which is the
+The posterior is conjugate, :math:`\mathrm{Beta}(a + x_j, b + n_j - x_j)`, which is the
 independent check of the MCMC fit (:meth:`BetaBinomialModel.closed_form`).
 """
 

@@ -1,1 +1,1 @@
-"""Figures (matplotlib, non-interactive backend)."""
+"""Figures (matplotlib); the command line renders them with the Agg backend."""

@@ -5,10 +5,6 @@ from __future__ import annotations
 import io
 from typing import TYPE_CHECKING
 
-import matplotlib
-
-matplotlib.use("Agg")  # figures are written to files; never open a window
-
 import matplotlib.pyplot as plt
 import numpy as np
 from scipy import stats
