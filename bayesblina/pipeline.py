@@ -16,7 +16,7 @@ import arviz as az
 import pandas as pd
 import xarray as xr
 
-from bayesblina.diagnostics.gate import GateResult, check_convergence
+from bayesblina.diagnostics.gate import GateResult
 from bayesblina.model import BayesModel, get_model_class
 from bayesblina.spec.schema import AnalysisSpec
 
@@ -145,8 +145,7 @@ def run_analysis(
     say = progress or (lambda _msg: None)
     cls = get_model_class(spec.analysis.model, where=spec.source_path)
     if model is None:
-        first = next(iter(spec.priors.values()))
-        model = cls(cls.load_data(spec.data), first, spec.options)
+        model = cls.from_spec(spec)
     result = AnalysisResult(spec=spec, model=model)
     spec_json = spec.provenance()
     n_sets = len(spec.priors)
@@ -163,13 +162,13 @@ def run_analysis(
                 "spec_path": spec.source_path,
             },
         )
-        gate = check_convergence(idata, spec.gate, var_names=model.gate_vars())
+        gate = model.gate(idata, spec.gate)
         fit = PriorSetFit(name, idata, gate, time.perf_counter() - start)
         if gate.passed:
             fit.summary = model.summarise(idata, spec.summary)
             fit.exact = model.exact_table(spec.summary)
             fit.decision = model.recommendation(idata)
-            fit.extra = model.extra_tables(spec.summary)
+            fit.extra = model.extra_tables(idata, spec)
         result.fits[name] = fit
         failed = "" if gate.passed else ": " + "; ".join(c.describe() for c in gate.failures)
         say(f"{spec.name}: prior set {name!r} {gate.status} ({fit.seconds:.1f} s){failed}")

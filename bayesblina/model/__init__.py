@@ -7,12 +7,14 @@ from bayesblina.model.base import BayesModel, PriorSetBase
 from bayesblina.model.beta_binomial import BetaBinomialModel
 from bayesblina.model.blrm import BLRMModel
 from bayesblina.model.crm import CRMModel
+from bayesblina.model.survival import SurvivalModel
 
 #: model name used in ``analysis.model`` of a spec -> class
 MODELS: dict[str, type[BayesModel]] = {
     BetaBinomialModel.name: BetaBinomialModel,
     BLRMModel.name: BLRMModel,
     CRMModel.name: CRMModel,
+    SurvivalModel.name: SurvivalModel,
 }
 
 
@@ -39,5 +41,6 @@ __all__ = [
     "BetaBinomialModel",
     "CRMModel",
     "PriorSetBase",
+    "SurvivalModel",
     "get_model_class",
 ]

@@ -24,7 +24,13 @@ if TYPE_CHECKING:
     import arviz as az
     from matplotlib.figure import Figure
 
-    from bayesblina.spec.schema import AnalysisSpec, SamplerSettings, SummarySettings
+    from bayesblina.diagnostics.gate import GateResult
+    from bayesblina.spec.schema import (
+        AnalysisSpec,
+        GateThresholds,
+        SamplerSettings,
+        SummarySettings,
+    )
 
 
 class PriorSetBase(BaseModel):
@@ -213,6 +219,12 @@ class BayesModel(ABC):
     def summarise(self, idata: az.InferenceData, settings: SummarySettings) -> pd.DataFrame:
         """Tidy table of the posterior quantities this model reports."""
 
+    def gate(self, idata: az.InferenceData, thresholds: GateThresholds) -> GateResult:
+        """Run the diagnostics gate on a fit of this model (on :meth:`gate_vars`)."""
+        from bayesblina.diagnostics.gate import check_convergence
+
+        return check_convergence(idata, thresholds, var_names=self.gate_vars())
+
     def gate_vars(self) -> list[str] | None:
         """Posterior variables the diagnostics gate checks (``None``: all of them)."""
         return None
@@ -225,8 +237,11 @@ class BayesModel(ABC):
         """Decision quantities of a fit (e.g. a recommended dose); empty by default."""
         return {}
 
-    def extra_tables(self, settings: SummarySettings) -> dict[str, pd.DataFrame]:
-        """Further tables for the report (title -> table), e.g. sensitivity analyses."""
+    def extra_tables(self, idata: az.InferenceData, spec: AnalysisSpec) -> dict[str, pd.DataFrame]:
+        """Further tables for the report (title -> table), e.g. sensitivity analyses.
+
+        Called after a fit passed the gate, with that fit and the analysis spec.
+        """
         return {}
 
     def reference_table(self) -> pd.DataFrame | None:

@@ -46,7 +46,7 @@ if TYPE_CHECKING:
     import arviz as az
     from matplotlib.figure import Figure
 
-    from bayesblina.spec.schema import SummarySettings
+    from bayesblina.spec.schema import AnalysisSpec, SummarySettings
 
 
 class BLRMOptions(DoseToxOptions):
@@ -216,7 +216,7 @@ class BLRMModel(DoseToxModel):
                          "P(MTD>=15)": float(np.ravel(post.mtd_prob_ge(t, 15.0))[0])})
         return pd.DataFrame(rows)
 
-    def extra_tables(self, settings: SummarySettings) -> dict[str, pd.DataFrame]:
+    def extra_tables(self, idata: az.InferenceData, spec: AnalysisSpec) -> dict[str, pd.DataFrame]:
         """Sensitivity analyses by the exact engine (fast, no MCMC).
 
         * the three treatments of stepwise regimens (period exposure, first-period dose,
