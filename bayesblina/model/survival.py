@@ -97,6 +97,10 @@ class SurvivalOptions(BaseModel):
     covariate: bool = False
     form: Literal["aft", "ph"] = "aft"
     times: list[Annotated[float, Field(gt=0)]] = Field(default_factory=lambda: [6.0, 12.0, 24.0])
+    #: where the ``log_scale`` prior sits: on log(lambda), or on the log rate
+    #: log(mu) = -rho log(lambda) of BUGS' dweib (S = exp(-mu t^rho)); a vague prior on the
+    #: log rate with a flat prior on rho is the classic vague Weibull prior of BUGS/JAGS
+    scale_prior: Literal["log_lambda", "log_rate"] = "log_lambda"
     rmst_horizon: Annotated[float, Field(gt=0)] = 24.0
     curve_max: Annotated[float, Field(gt=0)] = 36.0
     #: alternative families fitted on the first reconstruction and compared by LOO
@@ -108,6 +112,10 @@ class SurvivalOptions(BaseModel):
 
     @model_validator(mode="after")
     def _form(self) -> SurvivalOptions:
+        if self.scale_prior == "log_rate" and self.family not in (
+            "weibull", "exponential", "cure_weibull"
+        ):
+            raise ValueError(f"scale_prior 'log_rate' needs a Weibull family, not {self.family!r}")
         if self.covariate and self.form == "ph" and self.family not in ("weibull", "exponential"):
             raise ValueError(
                 f"the PH form needs a Weibull or exponential family, not {self.family!r}"
@@ -249,7 +257,7 @@ class SurvivalModel(BayesModel):
             if not ok.all():
                 i = int(np.flatnonzero(~ok.to_numpy())[0])
                 raise DataError(
-                    f"survival data row {i}: {col} must be 0 or 1 (got {data[col].iat[i]!r})"
+                    f"survival data row {i}: {col} must be 0 or 1 (got {data[col].iat[i]})"
                 )
         sizes = data.groupby("reconstruction").size()
         if sizes.nunique() != 1:
@@ -295,10 +303,10 @@ class SurvivalModel(BayesModel):
         shape = self._rv["shape"] if "shape" in self._rv else pt.as_tensor(1.0)
         if o.family == "lognormal":
             shape = 1 / shape  # sigma
-        log_lambda = log_scale
+        log_lambda = log_scale if o.scale_prior == "log_lambda" else -log_scale / shape
         if o.covariate:
             effect = self._rv["effect"]
-            log_lambda = log_scale + (effect if o.form == "aft" else -effect / shape) * group
+            log_lambda = log_lambda + (effect if o.form == "aft" else -effect / shape) * group
         p = {"log_lambda": log_lambda, "rho": shape}
         if o.family == "cure_weibull":
             p["cure"] = pm.math.invlogit(self._rv["cure_logit"])
@@ -363,7 +371,8 @@ class SurvivalModel(BayesModel):
             pm.Deterministic("rmst", rmst[0])
             pm.Deterministic("curve", curve[0], dims="curve_time")
         if o.family in ("weibull", "exponential", "cure_weibull"):
-            pm.Deterministic("lambda_", pt.exp(self._rv["log_scale"]))
+            # the baseline (group 0) scale, whichever scale the prior was placed on
+            pm.Deterministic("lambda_", pt.exp(self._params(pt.as_tensor(0.0))["log_lambda"]))
         if o.family in ("weibull", "cure_weibull"):
             pm.Deterministic("rho_", self._rv["shape"])
         if o.family == "cure_weibull":
@@ -584,7 +593,10 @@ class SurvivalModel(BayesModel):
         """Event times for patients with covariate ``group`` under one posterior draw."""
         o = self.options
         shape = draw.get("shape", 1.0)
-        log_lambda = np.full(group.shape, draw["log_scale"])
+        log0 = draw["log_scale"] if o.scale_prior == "log_lambda" else -draw["log_scale"] / shape
+        if o.family == "lognormal":
+            shape = 1 / shape  # the sampled "shape" is 1/sigma
+        log_lambda = np.full(group.shape, log0)
         if o.covariate:
             eff = draw["effect"]
             log_lambda = log_lambda + (eff if o.form == "aft" else -eff / shape) * group
@@ -596,7 +608,7 @@ class SurvivalModel(BayesModel):
                 t = np.where(rng.uniform(size=group.shape) < pi, np.inf, t)
             return t
         if o.family == "lognormal":
-            return np.exp(log_lambda + rng.normal(size=group.shape) / shape)
+            return np.exp(log_lambda + rng.normal(size=group.shape) * shape)
         return np.exp(log_lambda) * (u / (1 - u)) ** (1 / shape)  # log-logistic
 
     def compare_loo(self, idata: az.InferenceData, spec: AnalysisSpec) -> pd.DataFrame:

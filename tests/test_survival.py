@@ -1,0 +1,192 @@
+"""Survival models: bad input, lifelines' leukemia data (MLE cross-check), quadrature."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import integrate, stats
+
+from bayesblina.errors import DataError, SpecError
+from bayesblina.model import SurvivalModel
+from bayesblina.spec.load import load_spec
+from bayesblina.spec.schema import GateThresholds, SamplerSettings, SummarySettings
+from bayesblina.summaries.posterior import mcse
+
+VAGUE = {
+    "log_scale": {"family": "normal", "mu": 0.0, "sigma": 10.0},
+    "shape": {"family": "half_normal", "sigma": 10.0},
+}
+EFFECT = {"effect": {"family": "normal", "mu": 0.0, "sigma": 10.0}}
+
+
+def leukemia() -> pd.DataFrame:
+    from lifelines.datasets import load_leukemia
+
+    df = load_leukemia()
+    return pd.DataFrame({"time": df["t"].astype(float), "event": df["status"], "group": df["Rx"]})
+
+
+SPEC = """
+[analysis]
+name = "bad_spec"
+title = "t"
+question = "q"
+model = "survival"
+
+[data]
+rows = [{ time = 3.0, event = 1 }, { time = 5.0, event = 0 }]
+
+[priors.p]
+log_scale = { family = "normal", mu = 2, sigma = 2 }
+shape = { family = "half_normal", sigma = 2 }
+"""
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "match"),
+    [
+        ("time = 3.0", "time = -3.0", r"'data.rows.0.time'.*greater than 0"),
+        ("time = 3.0", "time = 0.0", r"'data.rows.0.time'.*greater than 0"),
+        ("event = 1 }", "event = 2 }", r"'data.rows.0.event'.*1"),
+        ('shape = { family = "half_normal", sigma = 2 }\n', "",
+         r"needs priors for \['log_scale', 'shape'\]"),
+        ("[priors.p]", '[options]\nfamily = "lognormal"\ncovariate = true\nform = "ph"\n[priors.p]',
+         "PH form needs a Weibull or exponential family"),
+    ],
+)
+def test_bad_survival_specs(write_spec, old, new, match):
+    from bayesblina.model import get_model_class
+
+    path = write_spec(SPEC.replace(old, new))
+    with pytest.raises(SpecError, match=match):
+        spec = load_spec(path)
+        get_model_class("survival").from_spec(spec)
+
+
+@pytest.mark.parametrize(
+    ("frame", "match"),
+    [
+        (pd.DataFrame({"time": [1.0, -2.0], "event": [1, 0]}), r"row 1: time must be a positive number \(got -2.0\)"),
+        (pd.DataFrame({"time": [1.0, 0.0], "event": [1, 0]}), "row 1: time must be a positive"),
+        (pd.DataFrame({"time": [1.0, np.nan], "event": [1, 0]}), "row 1: time must be a positive"),
+        (pd.DataFrame({"time": [1.0, 2.0], "event": [1, 2]}), r"row 1: event must be 0 or 1 \(got 2\)"),
+        (pd.DataFrame({"time": [1.0, 2.0], "event": [1, 0], "group": [0, 3]}), "group must be 0 or 1"),
+        (pd.DataFrame({"time": [1.0], "censored": [1]}), r"missing column\(s\) \['event'\]"),
+    ],
+)
+def test_bad_patient_data(frame, match):
+    with pytest.raises(DataError, match=match):
+        SurvivalModel(frame, VAGUE)
+
+
+def test_lifelines_parameterisation_of_the_weibull():
+    """S(t) = exp(-(t/lambda)^rho): the model's log-density equals scipy's weibull_min."""
+    import pytensor.tensor as pt
+
+    from bayesblina.model.survival import _log_surv_dens
+
+    t = np.array([0.5, 3.0, 17.0])
+    log_s, log_f = _log_surv_dens("weibull", pt.as_tensor(t),
+                                  {"log_lambda": pt.as_tensor(np.log(7.0)), "rho": pt.as_tensor(1.4)})
+    dist = stats.weibull_min(c=1.4, scale=7.0)
+    np.testing.assert_allclose(log_s.eval(), dist.logsf(t), rtol=1e-10)
+    np.testing.assert_allclose(log_f.eval(), dist.logpdf(t), rtol=1e-10)
+    for family, ref in [("lognormal", stats.lognorm(s=1 / 1.4, scale=7.0)),
+                        ("loglogistic", stats.fisk(c=1.4, scale=7.0))]:
+        log_s, log_f = _log_surv_dens(family, pt.as_tensor(t), {
+            "log_lambda": pt.as_tensor(np.log(7.0)),
+            "rho": pt.as_tensor(1 / 1.4 if family == "lognormal" else 1.4)})
+        # the normal log-CDF in PyTensor agrees with SciPy's to ~1e-8 relative
+        np.testing.assert_allclose(log_s.eval(), ref.logsf(t), rtol=1e-6)
+        np.testing.assert_allclose(log_f.eval(), ref.logpdf(t), rtol=1e-6)
+
+
+def grid_posterior_medians(data: pd.DataFrame, prior_sd: float) -> dict[str, float]:
+    """Posterior medians of lambda and rho by 2-D quadrature on (log mu, rho), with
+    log mu ~ N(0, prior_sd^2), rho ~ half-normal(prior_sd), S(t) = exp(-mu t^rho)."""
+    t, e = data["time"].to_numpy(), data["event"].to_numpy()
+    log_mu = np.linspace(-12, 2, 1400)[:, None, None]
+    rho = np.linspace(0.2, 4, 1200)[None, :, None]
+    loglik = (e * (np.log(rho) + np.log(np.exp(log_mu)) + (rho - 1) * np.log(t))
+              - np.exp(log_mu) * t**rho).sum(-1)
+    logpost = loglik + stats.norm.logpdf(log_mu[..., 0], 0, prior_sd) + stats.halfnorm.logpdf(
+        rho[..., 0], scale=prior_sd)
+    w = np.exp(logpost - logpost.max())
+    w /= w.sum()
+    lam = np.exp(-log_mu[..., 0] / rho[..., 0])
+    out = {}
+    for name, x in [("lambda_", lam), ("rho_", np.broadcast_to(rho[..., 0], w.shape))]:
+        order = np.argsort(x.ravel())
+        out[name] = float(x.ravel()[order][np.searchsorted(np.cumsum(w.ravel()[order]), 0.5)])
+    return out
+
+
+@pytest.mark.slow
+def test_weibull_on_leukemia_centres_on_lifelines_mle():
+    from lifelines import WeibullAFTFitter, WeibullFitter
+
+    data = leukemia()
+    control = data[data["group"] == 0]
+    mle = WeibullFitter().fit(control["time"], control["event"])
+    assert (len(control), int(control["event"].sum())) == (21, 9)
+    assert mle.lambda_ == pytest.approx(33.7652, abs=1e-4)
+    assert mle.rho_ == pytest.approx(1.35373, abs=1e-5)
+    # the classic vague Weibull prior of BUGS: flat on log(mu), mu = lambda^-rho, flat on rho
+    model = SurvivalModel(control, VAGUE, {"scale_prior": "log_rate"})
+    # (log mu, rho) is strongly correlated: target_accept 0.95 avoids divergences
+    idata = model.fit(SamplerSettings(draws=4000, tune=1000, chains=4, seed=11, target_accept=0.95))
+    assert model.gate(idata, GateThresholds()).passed
+    post = idata.posterior
+    exact = grid_posterior_medians(control, prior_sd=10.0)
+    for name, mle_value in [("lambda_", mle.lambda_), ("rho_", mle.rho_)]:
+        draws = post[name].values
+        # independent quadrature: the posterior median itself is within 5% of the MLE ...
+        assert exact[name] == pytest.approx(mle_value, rel=0.05), name
+        # ... and the MCMC median is within 3 MCSE of it (and within 5% of the MLE)
+        assert abs(np.median(draws) - exact[name]) <= 3 * mcse(draws, "quantile", 0.5), name
+        assert float(np.median(draws)) == pytest.approx(mle_value, rel=0.05), name
+
+    aft = WeibullAFTFitter().fit(data.rename(columns={"group": "Rx"}), "time", "event")
+    params, se = aft.params_, aft.standard_errors_
+    b0, b1 = params[("lambda_", "Intercept")], params[("lambda_", "Rx")]
+    log_rho = params[("rho_", "Intercept")]
+    assert (round(b0, 6), round(b1, 6), round(log_rho, 6)) == (3.515687, -1.267335, 0.311709)
+    model = SurvivalModel(data, {**VAGUE, **EFFECT}, {"covariate": True, "form": "aft"})
+    idata = model.fit(SamplerSettings(draws=2000, tune=1000, chains=4, seed=12))
+    assert model.gate(idata, GateThresholds()).passed
+    post = idata.posterior
+    assert abs(float(post["log_scale"].median()) - b0) < se[("lambda_", "Intercept")]
+    assert abs(float(post["effect"].median()) - b1) < se[("lambda_", "Rx")]
+    assert abs(float(np.log(post["shape"]).median()) - log_rho) < se[("rho_", "Intercept")]
+    # the PH form is the same Weibull model: HR = exp(-rho * beta1) of the AFT fit
+    hr = post["hazard_ratio"].median()
+    assert float(hr) == pytest.approx(float(np.exp(-(post["shape"] * post["effect"])).median()))
+
+
+@pytest.mark.slow
+def test_exponential_posterior_matches_quadrature():
+    """Exponential model, log(lambda) ~ N(m, s): posterior mean of lambda and S(12) by
+    1-D quadrature against the PyMC fit, within 3 MCSE."""
+    data = leukemia()
+    data = data[data["group"] == 1]
+    d, total = data["event"].sum(), data["time"].sum()
+    m, s = 2.0, 1.5
+
+    def post(u):  # u = log(lambda); exponential likelihood lambda^-d exp(-T / lambda)
+        return stats.norm.pdf(u, m, s) * np.exp(-d * u - total * np.exp(-u) + d * 2.2)
+
+    z = integrate.quad(post, -5, 10, limit=200)[0]
+    lam = integrate.quad(lambda u: np.exp(u) * post(u), -5, 10, limit=200)[0] / z
+    s12 = integrate.quad(lambda u: np.exp(-12 * np.exp(-u)) * post(u), -5, 10, limit=200)[0] / z
+    model = SurvivalModel(data, {"log_scale": {"family": "normal", "mu": m, "sigma": s}},
+                          {"family": "exponential"})
+    idata = model.fit(SamplerSettings(draws=3000, tune=1000, chains=4, seed=13))
+    assert model.gate(idata, GateThresholds()).passed
+    lam_draws = idata.posterior["lambda_"].values
+    s12_draws = idata.posterior["surv"].sel(time=12.0).values
+    assert abs(lam_draws.mean() - lam) <= 3 * mcse(lam_draws)
+    assert abs(s12_draws.mean() - s12) <= 3 * mcse(s12_draws)
+    summary = model.summarise(idata, SummarySettings()).set_index(["quantity", "element"])
+    # median of an exponential = lambda log 2
+    assert summary.loc[("median", ""), "mean"] == pytest.approx(lam * np.log(2), rel=0.02)
