@@ -63,10 +63,12 @@ def element_keys(table: pd.DataFrame) -> list[str]:
 
 
 def _key(row: dict[str, Any], keys: list[str]) -> str:
-    """``"all_5_15"`` for one key column, ``"p_dose[15]"`` for (quantity, element)."""
+    """``"all_5_15"`` for one key column, ``"p_dose[15]"`` for (quantity, element), and
+    ``"hazard_ratio"`` for a quantity without elements."""
     if len(keys) == 1:
         return str(row[keys[0]])
-    return f"{row[keys[0]]}[{', '.join(str(row[k]) for k in keys[1:])}]"
+    rest = [str(row[k]) for k in keys[1:] if str(row[k]) != ""]
+    return f"{row[keys[0]]}[{', '.join(rest)}]" if rest else str(row[keys[0]])
 
 
 def write_csv(path: Path, df: pd.DataFrame) -> None:
