@@ -63,8 +63,7 @@ def element_keys(table: pd.DataFrame) -> list[str]:
 
 
 def _key(row: dict[str, Any], keys: list[str]) -> str:
-    """``"all_5_15"`` for one key column, ``"p_dose[15]"`` for (quantity, element), and
-    ``"hazard_ratio"`` for a quantity without elements."""
+    """Key of a summary row: ``"all_5_15"``, ``"p_dose[15]"`` or ``"hazard_ratio"``."""
     if len(keys) == 1:
         return str(row[keys[0]])
     rest = [str(row[k]) for k in keys[1:] if str(row[k]) != ""]
