@@ -165,6 +165,9 @@ class BLRMModel(DoseToxModel):
         for q in (0.05, 0.25, 0.75, 0.95):
             df[f"q{int(q * 100):02d}"] = np.quantile(mtd.values, q, axis=(0, 1))
         df["P(MTD>=15)"] = (mtd.values >= 15.0).mean(axis=(0, 1))
+        # the MTD's right tail is extremely heavy (beta near 0): its mean, SD, MCSE and HDI
+        # are not informative; report quantiles only
+        df[["mean", "sd", "hdi_low", "hdi_high", "mcse_mean"]] = np.nan
         df.insert(0, "quantity", "mtd")
         parts.append(df.rename(columns={"target": "element"}))
         out = pd.concat(parts, ignore_index=True)
@@ -221,7 +224,8 @@ class BLRMModel(DoseToxModel):
 
         * the three treatments of stepwise regimens (period exposure, first-period dose,
           maintenance dose);
-        * the Discussion's fifth DLT: one more patient with a DLT in each cohort in turn.
+        * the Discussion's fifth DLT: one more DLT in each cohort in turn, either in one more
+          patient or in a patient already counted without a DLT.
         """
         hi = self.options.cuts[1]
         t0 = self.options.targets[0]
@@ -237,12 +241,18 @@ class BLRMModel(DoseToxModel):
             row[f"P(p(15)>{hi:g})"] = post.prob_exceeds(np.array([15.0]), hi)[0, 0]
             rows.append(row)
         treatments = pd.DataFrame(rows)
-        # fifth DLT: batch of scenarios, one row of (patients, dlts) per scenario
+        # fifth DLT, as a batch of scenarios (one row of patients and DLTs each): either in
+        # one more patient of a cohort, or in a patient already counted without a DLT
         n0 = self.data["patients"].to_numpy()
         y0 = self.data["dlts"].to_numpy()
-        labels = ["as published", *[f"+1 DLT at {lab}" for lab in self.data["label"]]]
-        bump = np.vstack([np.zeros_like(n0), np.eye(len(n0), dtype=n0.dtype)])
-        post = self.grid_posterior(dlts=y0 + bump, patients=n0 + bump)
+        k = len(n0)
+        eye = np.eye(k, dtype=n0.dtype)
+        room = y0 < n0
+        labels = ["as published", *[f"+1 DLT, +1 patient at {lab}" for lab in self.data["label"]],
+                  *[f"+1 DLT, same patients at {lab}" for lab in self.data["label"][room]]]
+        patients = np.vstack([n0, n0 + eye, np.tile(n0, (int(room.sum()), 1))])
+        dlts = np.vstack([y0, y0 + eye, y0 + eye[room]])
+        post = self.grid_posterior(dlts=dlts, patients=patients)
         mtd = post.mtd_quantiles(t0, (0.05, 0.5, 0.95))
         over = post.prob_exceeds(studied, hi)
         fifth = pd.DataFrame({"scenario": labels})
