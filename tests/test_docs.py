@@ -1,8 +1,10 @@
 """The documentation builds without warnings and its numbers follow the code and the data.
 
 The static tables of ``docs/analyses/overall_cr.md`` (prior and exact posterior summaries)
-are recomputed here from ``models/overall_cr.toml`` with scipy, so that the page cannot
-drift from the spec; ``docs/data.md`` must name every packaged data file and every
+are recomputed here from ``models/overall_cr.toml`` with scipy, and those of
+``docs/analyses/dose_toxicity.md`` from ``models/dose_toxicity_blrm.toml`` and
+``models/dose_toxicity_crm.toml`` with the exact grid engine, so that the pages cannot
+drift from the specs; ``docs/data.md`` must name every packaged data file and every
 recorded contradiction.
 """
 
@@ -84,6 +86,150 @@ def test_overall_cr_page_posterior_table_matches_spec_and_data():
         assert row in page, f"docs/analyses/overall_cr.md lacks (or has stale) row:\n{row}"
 
 
+# -- docs/analyses/dose_toxicity.md ---------------------------------------------------------
+
+BLRM_SPEC = ROOT / "models" / "dose_toxicity_blrm.toml"
+CRM_SPEC = ROOT / "models" / "dose_toxicity_crm.toml"
+DOSE_PAGE = DOCS / "analyses" / "dose_toxicity.md"
+
+
+def dose(value: float) -> str:
+    """A dose (µg/m²/day) as the dose-toxicity page prints it."""
+    return f"{value:.1f}" if value < 100 else f"{value:.0f}"
+
+
+def target_label(t: float) -> str:
+    """An MTD target: 1/6 by name, others as decimals."""
+    return "1/6" if abs(t - 1 / 6) < 1e-6 else f"{t:g}"
+
+
+def dose_toxicity_tables() -> dict[str, list[str]]:
+    """Rows of every table of the dose-toxicity page, recomputed by the exact engine.
+
+    Keys: ``prior`` (prior-implied P(DLT) with no data), ``posterior`` (P(DLT) per studied
+    dose and the stepwise cohort), ``mtd`` (MTD per target, EWOC dose), ``treatments``
+    (the three treatments of stepwise regimens), ``fifth_dlt`` (the Discussion's fifth
+    DLT), ``pk_expansion`` (the PK expansion's 0/26 included) and ``crm``.
+    """
+    import numpy as np
+
+    from bayesblina.exact.dose_toxicity import blrm_grid_posterior
+    from bayesblina.model import BLRMModel, CRMModel
+    from bayesblina.spec.load import load_spec
+
+    spec = load_spec(BLRM_SPEC)
+    opts = spec.options
+    hi = opts.cuts[1]
+    studied = [float(d) for d in opts.studied_doses]
+    tables: dict[str, list[str]] = {k: [] for k in (
+        "prior", "posterior", "mtd", "treatments", "fifth_dlt", "pk_expansion", "crm")}
+    for name, prior_set in spec.priors.items():
+        th = prior_set.theta
+        # the prior alone: the grid posterior of a data set with no patients
+        one = np.ones((1, 1))
+        prior = blrm_grid_posterior(one, one, np.zeros((1, 1)), np.zeros((1, 1)),
+                                    d_ref=opts.d_ref, mean=th.mean, sd=th.sd, corr=th.corr)
+        q = prior.p_quantiles(studied, (0.025, 0.5, 0.975))[0]
+        cells = [f"{prob(m)} ({prob(lo)} to {prob(up)})" for lo, m, up in q]
+        over15 = prior.prob_exceeds([15.0], hi)[0, 0]
+        beta_lo, beta_hi = np.exp(th.mean[1] + np.array([-1.959964, 1.959964]) * th.sd[1])
+        mtd_med = prior.mtd_quantiles(opts.targets[0], (0.5,))[0, 0]
+        tables["prior"].append(
+            f"| `{name}` | N({th.mean[0]:g}, {th.sd[0]:g}²) | N({th.mean[1]:g}, {th.sd[1]:g}²) "
+            f"| {th.corr:g} | {' | '.join(cells)} | {prob(over15)} | {beta_lo:.2f} to "
+            f"{beta_hi:.2f} | {dose(mtd_med)} |"
+        )
+
+        model = BLRMModel.from_spec(spec, name)
+        exact = model.exact_table(spec.summary)
+        extra = model.extra_tables(None, spec)  # exact engine only: needs no fit
+        curve = extra["Posterior DLT curve over the dose grid (exact engine)"].set_index("dose")
+        treatments = extra["Stepwise regimens: three treatments (exact engine)"]
+        fifth = extra["Sensitivity: the Discussion's fifth DLT (exact engine)"]
+        over_col = f"P(p>{hi:g})"
+        for _, r in exact[exact["quantity"] == "p_dose"].iterrows():
+            c = curve.loc[float(r["element"])]
+            tables["posterior"].append(
+                f"| `{name}` | {r['element']} | {prob(r['mean'])} | {prob(r['median'])} "
+                f"({prob(r['eti_low'])} to {prob(r['eti_high'])}) | {prob(c['P(under)'])} "
+                f"| {prob(c['P(target)'])} | {prob(r[over_col])} |"
+            )
+        for _, r in exact[exact["quantity"] == "p_cohort"].iterrows():
+            if len(model.data.set_index("label").loc[r["element"], "periods"]) > 1:
+                tables["posterior"].append(
+                    f"| `{name}` | {r['element']} (stepwise) | {prob(r['mean'])} | — | — | — "
+                    f"| {prob(r[over_col])} |"
+                )
+        ewoc = fifth.loc[fifth["scenario"] == "as published", "EWOC dose"].iloc[0]
+        for t, (_, r) in zip(opts.targets, exact[exact["quantity"] == "mtd"].iterrows(),
+                             strict=True):
+            tables["mtd"].append(
+                f"| `{name}` | {target_label(t)} | {dose(r['median'])} | {dose(r['eti_low'])} "
+                f"to {dose(r['eti_high'])} | {prob(r['P(MTD>=15)'])} | {ewoc:g} |"
+            )
+        t0 = f"{opts.targets[0]:g}"
+        for _, r in treatments.iterrows():
+            cohorts = " | ".join(prob(r[f"P(DLT) {lab}"]) for lab in model.data["label"])
+            tables["treatments"].append(
+                f"| `{name}` | {r['treatment']} | {cohorts} | {dose(r[f'MTD({t0}) median'])} "
+                f"| {prob(r[f'P(p(15)>{hi:g})'])} |"
+            )
+        for _, r in fifth.iterrows():
+            over = " | ".join(prob(r[f"P(p({d:g})>{hi:g})"]) for d in studied)
+            tables["fifth_dlt"].append(
+                f"| `{name}` | {r['scenario']} | {dose(r[f'MTD({t0}) median'])} "
+                f"| {r[f'MTD({t0}) 90% interval']} | {prob(r[f'P(MTD({t0})>=15)'])} | {over} "
+                f"| {r['EWOC dose']:g} |"
+            )
+
+        data = BLRMModel.load_data(spec.data.model_copy(update={"include_pk_expansion": True}))
+        pk = model.set_data(data)
+        exact = pk.exact_table(spec.summary).set_index(["quantity", "element"])
+        ewoc = pk.grid_posterior().ewoc(np.asarray(opts.dose_grid), opts.max_overdose_prob,
+                                        opts.cuts)[0]
+        mtd = exact.loc[("mtd", t0)]
+        tables["pk_expansion"].append(
+            f"| `{name}` | {prob(exact.loc[('p_dose', '5'), 'mean'])} "
+            f"| {prob(exact.loc[('p_dose', '15'), 'mean'])} "
+            f"| {prob(exact.loc[('p_dose', '30'), 'mean'])} "
+            f"| {prob(exact.loc[('p_dose', '15'), over_col])} "
+            f"| {prob(exact.loc[('p_dose', '30'), over_col])} | {dose(mtd['median'])} "
+            f"({dose(mtd['eti_low'])} to {dose(mtd['eti_high'])}) | {ewoc:g} |"
+        )
+
+    crm_spec = load_spec(CRM_SPEC)
+    for name in crm_spec.priors:
+        crm = CRMModel.from_spec(crm_spec, name)
+        post = crm.grid_posterior()
+        exact = crm.exact_table(crm_spec.summary).set_index(["quantity", "element"])
+        plugin = post.p_plugin()[0]
+        over = post.prob_exceeds(crm.options.cuts[1])[0]
+        best = crm.options.dose_levels[int(post.recommend(crm.options.target)[0])]
+        for k, level in enumerate(crm.options.dose_levels):
+            mean = exact.loc[("p_level", f"{level:g}"), "mean"]
+            tables["crm"].append(
+                f"| `{name}` | {level:g} | {crm.options.skeleton[k]:g} | {prob(mean)} "
+                f"| {prob(plugin[k])} | {prob(over[k])} | {'**yes**' if level == best else '—'} |"
+            )
+    return tables
+
+
+@pytest.fixture(scope="module")
+def dose_toxicity_page_tables() -> dict[str, list[str]]:
+    return dose_toxicity_tables()
+
+
+@pytest.mark.parametrize(
+    "table", ["prior", "posterior", "mtd", "treatments", "fifth_dlt", "pk_expansion", "crm"]
+)
+def test_dose_toxicity_page_tables_match_specs(dose_toxicity_page_tables, table):
+    page = DOSE_PAGE.read_text(encoding="utf-8")
+    rows = dose_toxicity_page_tables[table]
+    assert rows
+    for row in rows:
+        assert row in page, f"{DOSE_PAGE.name} lacks (or has stale) {table} row:\n{row}"
+
+
 def test_data_page_names_every_file_and_contradiction():
     page = (DOCS / "data.md").read_text(encoding="utf-8")
     files = sorted(p.name for p in DATA.iterdir() if p.suffix in (".csv", ".toml"))
@@ -121,4 +267,5 @@ def test_sphinx_build_is_warning_free(tmp_path):
     assert proc.returncode == 0, f"sphinx-build failed:\n{proc.stdout}\n{proc.stderr}"
     assert (out / "index.html").is_file()
     assert (out / "analyses" / "overall_cr.html").is_file()
+    assert (out / "analyses" / "dose_toxicity.html").is_file()
     assert (out / "api.html").is_file()
