@@ -449,13 +449,18 @@ class SurvivalModel(BayesModel):
 
     def gate(self, idata: az.InferenceData, thresholds: GateThresholds) -> GateResult:
         """Gate each reconstruction's chains separately; report the worst of each check."""
+        import arviz as az
+
         from bayesblina.diagnostics.gate import GateResult, check_convergence
 
         recon = idata.posterior.coords["reconstruction"].values
         results = []
         for r in np.unique(recon):
             chains = idata.posterior.chain.values[recon == r]
-            sub = idata.sel(chain=chains)
+            sub = az.InferenceData(
+                posterior=idata.posterior.sel(chain=chains),
+                sample_stats=idata.sample_stats.sel(chain=chains),
+            )
             results.append((r, check_convergence(sub, thresholds, var_names=self.gate_vars())))
         checks = []
         for i, first in enumerate(results[0][1].checks):
@@ -505,7 +510,10 @@ class SurvivalModel(BayesModel):
                   self.reconstruction_uncertainty(idata)}
         check = self.reconstruction_check()
         if check is not None:
+            from bayesblina.data.pseudo_ipd import assumptions_table
+
             tables["Reconstructed data against the published numbers"] = check
+            tables["Assumptions of the reconstruction"] = assumptions_table(self._endpoint)
         if self.options.ppc_draws:
             tables["Posterior predictive check against the Kaplan–Meier curve"] = self.ppc_km(
                 idata, self.options.ppc_draws, seed=spec.sampler.seed
