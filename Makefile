@@ -35,7 +35,8 @@ test-fast: $(STAMP)
 	$(BIN)/python -m pytest -m "not slow" -x -q
 
 bench: $(STAMP)
-	$(BIN)/python benchmarks/bench_refit.py
+	$(BIN)/python benchmarks/bench_refit.py --nutpie
+	$(BIN)/python benchmarks/bench_grid_batch.py
 
 clean:
 	rm -rf $(VENV) results docs/_build .pytest_cache .ruff_cache
