@@ -30,6 +30,7 @@ from bayesblina.spec.priors import Prior
 
 if TYPE_CHECKING:
     import arviz as az
+    from matplotlib.figure import Figure
 
     from bayesblina.spec.schema import SummarySettings
 
@@ -173,6 +174,12 @@ class CRMModel(DoseToxModel):
             "recommended_level_mean": float(levels[int(np.argmin(np.abs(mean - t)))]),
             "target": t,
         }
+
+    def plot(self, results: dict[str, az.InferenceData]) -> Figure:
+        """Posterior P(DLT) per level (median, 95% interval) per prior set, with the skeleton."""
+        from bayesblina.plots.dose_toxicity import plot_crm_levels
+
+        return plot_crm_levels(results, self.options)
 
     def grid_posterior(self) -> Any:
         """Exact grid posterior of the CRM for the current data and prior."""

@@ -59,3 +59,29 @@ def plot_dose_toxicity(
     axes[0][-1].legend(fontsize=8, frameon=False, loc="upper left")
     fig.tight_layout()
     return fig
+
+
+def plot_crm_levels(results: dict[str, az.InferenceData], options: Any) -> Figure:
+    """CRM: posterior median and 95% interval of P(DLT) per dose level, with the skeleton.
+
+    One marker per prior set; the skeleton (the working model at beta = 0) as crosses,
+    the target and the over-dosing cut as dashed lines.
+    """
+    fig, ax = plt.subplots(figsize=(5.6, 3.8))
+    levels = np.arange(len(options.dose_levels))
+    width = 0.12
+    for j, (name, idata) in enumerate(results.items()):
+        p = idata.posterior["p_level"].values
+        q = np.quantile(p, [0.025, 0.5, 0.975], axis=(0, 1))
+        x = levels + (j - (len(results) - 1) / 2) * width
+        ax.errorbar(x, q[1], yerr=[q[1] - q[0], q[2] - q[1]], fmt="o", capsize=3, label=name)
+    ax.plot(levels, options.skeleton, "kx", label="skeleton")
+    ax.axhline(options.target, ls="--", lw=0.8, color="C2", label="target")
+    ax.axhline(options.cuts[1], ls=":", lw=0.8, color="C3", label="over-dosing cut")
+    ax.set_xticks(levels, [f"{d:g}" for d in options.dose_levels])
+    ax.set_xlabel("dose level (µg/m²/day)")
+    ax.set_ylabel("P(DLT in cycle 1)")
+    ax.set_ylim(0, 1)
+    ax.legend(fontsize=8, frameon=False)
+    fig.tight_layout()
+    return fig
