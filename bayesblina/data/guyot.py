@@ -442,7 +442,7 @@ def guyot_reconstruct(
     Notes
     -----
     The at-risk times split follow-up into intervals. For interval ``i``, from
-    ``t_risk[i]`` to ``t_risk[i + 1]``, the algorithm of Guyot et al. [1]_ looks for the
+    ``t_risk[i]`` to ``t_risk[i + 1]``, the algorithm of Guyot et al. (2012) looks for the
     number censored in the interval, ``c``, by repeating:
 
     1. spread ``c`` censoring times evenly over the interval;

@@ -24,6 +24,7 @@ uncertainty (Bayesian multiple imputation). Each reconstruction's fit is gated.
 
 from __future__ import annotations
 
+import itertools
 from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal
 
 import numpy as np
@@ -96,6 +97,8 @@ class SurvivalOptions(BaseModel):
     )
     covariate: bool = False
     form: Literal["aft", "ph"] = "aft"
+    #: what the binary covariate means (figure and table labels)
+    group_label: str = "group"
     times: list[Annotated[float, Field(gt=0)]] = Field(default_factory=lambda: [6.0, 12.0, 24.0])
     #: where the ``log_scale`` prior sits: on log(lambda), or on the log rate
     #: log(mu) = -rho log(lambda) of BUGS' dweib (S = exp(-mu t^rho)); a vague prior on the
@@ -494,6 +497,7 @@ class SurvivalModel(BayesModel):
             if name not in post:
                 continue
             df = summarise_draws(post[name], ci_prob=settings.ci_prob, hdi_prob=settings.hdi_prob)
+            df[["mcse_mean", "ess_bulk"]] = self._pooled_mcse_ess(post[name])
             dims = [d for d in post[name].dims if d not in ("chain", "draw")]
             df["element"] = (
                 df[dims].astype(str).agg(", ".join, axis=1) if dims else ""
@@ -539,12 +543,11 @@ class SurvivalModel(BayesModel):
                 continue
             da = post[name]
             extra = [d for d in da.dims if d not in ("chain", "draw")]
-            stacked = da.stack(element=extra) if extra else da.expand_dims(element=[""])
-            for el in stacked.coords["element"].values:
-                x = stacked.sel(element=el).values  # (chain, draw)
+            for el in itertools.product(*(da.coords[d].values for d in extra)):
+                x = da.sel(dict(zip(extra, el, strict=True))).values  # (chain, draw)
                 within = [x[recon == r].var(ddof=1) for r in np.unique(recon)]
                 total_sd, within_sd = float(np.std(x, ddof=1)), float(np.sqrt(np.mean(within)))
-                label = ", ".join(str(v) for v in np.atleast_1d(el)) if extra else ""
+                label = ", ".join(str(v) for v in el)
                 rows.append({"quantity": name, "element": label,
                              "reconstructions": len(np.unique(recon)),
                              "pooled_sd": total_sd, "within_sd": within_sd,
@@ -572,7 +575,8 @@ class SurvivalModel(BayesModel):
         first reconstruction, censor it at the patient's own censoring time (censored
         patients) or at the end of follow-up (events), and take the KM (lifelines). The
         table gives, on a time grid, the observed KM and the 2.5%, 50%, 97.5% quantiles of
-        the simulated KMs, and whether the observed KM lies inside the 95% band.
+        the simulated KMs, and whether the observed KM lies inside the 95% band; with a
+        covariate, one block of rows per group (column ``group``).
         """
         from lifelines import KaplanMeierFitter
 
@@ -584,18 +588,28 @@ class SurvivalModel(BayesModel):
         post = idata.posterior.stack(sample=("chain", "draw"))
         idx = rng.choice(post.sizes["sample"], size=n_sims, replace=False)
         grid = np.linspace(0, min(self.options.curve_max, t_obs.max()), 25)
-        sims = np.empty((n_sims, grid.size))
+        groups = [0, 1] if self.options.covariate else [0]
+        sims = np.empty((len(groups), n_sims, grid.size))
         for k, i in enumerate(idx):
             draw = {v: float(post[v].isel(sample=i)) for v in self.prior.parameter_priors()}
             t_new = self._simulate(draw, grp, rng)
             obs_t, obs_e = np.minimum(t_new, cens), (t_new <= cens).astype(int)
-            km = KaplanMeierFitter().fit(obs_t, obs_e)
-            sims[k] = km.survival_function_at_times(grid).to_numpy()
-        observed = KaplanMeierFitter().fit(t_obs, ev).survival_function_at_times(grid).to_numpy()
-        q = np.quantile(sims, [0.025, 0.5, 0.975], axis=0)
-        return pd.DataFrame({"time": grid, "observed_km": observed, "sim_q025": q[0],
-                             "sim_median": q[1], "sim_q975": q[2],
-                             "inside_95": (observed >= q[0] - 1e-12) & (observed <= q[2] + 1e-12)})
+            for j, g in enumerate(groups):
+                m = grp == g
+                km = KaplanMeierFitter().fit(obs_t[m], obs_e[m])
+                sims[j, k] = km.survival_function_at_times(grid).to_numpy()
+        parts = []
+        for j, g in enumerate(groups):
+            m = grp == g
+            km = KaplanMeierFitter().fit(t_obs[m], ev[m])
+            observed = km.survival_function_at_times(grid).to_numpy()
+            q = np.quantile(sims[j], [0.025, 0.5, 0.975], axis=0)
+            inside = (observed >= q[0] - 1e-12) & (observed <= q[2] + 1e-12)
+            parts.append(pd.DataFrame({
+                "group": g, "time": grid, "observed_km": observed, "sim_q025": q[0],
+                "sim_median": q[1], "sim_q975": q[2], "inside_95": inside}))
+        out = pd.concat(parts, ignore_index=True)
+        return out if self.options.covariate else out.drop(columns="group")
 
     def _simulate(self, draw: dict[str, float], group: np.ndarray, rng: Any) -> np.ndarray:
         """Event times for patients with covariate ``group`` under one posterior draw."""
@@ -622,9 +636,12 @@ class SurvivalModel(BayesModel):
     def compare_loo(self, idata: az.InferenceData, spec: AnalysisSpec) -> pd.DataFrame:
         """Fit the alternative families on the first reconstruction; compare by PSIS-LOO.
 
-        Alternatives reuse this prior set's ``log_scale``, ``shape`` and ``effect`` priors;
-        the cure fraction gets logit(pi) ~ N(0, 1.5^2) unless the prior set names one.
-        Fits that fail the gate are listed as FAILED and left out of the ranking.
+        The families are ``spec.options.compare``; alternatives are sampled with the spec's
+        sampler settings and reuse this prior set's ``log_scale``, ``shape`` and ``effect``
+        priors (the effect keeps this fit's form where the family allows it, else AFT; the
+        scale prior sits on log(lambda) for non-Weibull families). The cure fraction gets
+        logit(pi) ~ N(0, 1.5^2) unless the prior set names one. Fits that fail the gate
+        are listed as FAILED and left out of the ranking.
         """
         import arviz as az
 
@@ -634,7 +651,7 @@ class SurvivalModel(BayesModel):
         shape = base.get("shape") or {"family": "half_normal", "sigma": 2.0}
         loos = {f"{self.options.family} (this fit)": self.loo(idata)}
         status = {f"{self.options.family} (this fit)": "PASSED"}
-        for family in self.options.compare:
+        for family in spec.options.compare:
             if family == self.options.family:
                 continue
             prior: dict[str, Any] = {"log_scale": base["log_scale"]}
@@ -644,10 +661,16 @@ class SurvivalModel(BayesModel):
                 prior["cure_logit"] = cure
             if self.options.covariate:
                 prior["effect"] = base["effect"]
-            options = self.options.model_copy(update={"family": family, "compare": [],
-                                                      "form": "aft"})
+            weibull_like = family in ("weibull", "exponential", "cure_weibull")
+            options = SurvivalOptions.model_validate({
+                **self.options.model_dump(),
+                "family": family,
+                "compare": [],
+                "form": self.options.form if family in ("weibull", "exponential") else "aft",
+                "scale_prior": self.options.scale_prior if weibull_like else "log_lambda",
+            })
             alt = SurvivalModel(first, prior, options)
-            alt_idata = alt.fit(spec.sampler.model_copy(update={"draws": 1000}))
+            alt_idata = alt.fit(spec.sampler)
             gate = alt.gate(alt_idata, spec.gate)
             status[family] = gate.status
             if gate.passed:
@@ -661,6 +684,26 @@ class SurvivalModel(BayesModel):
             table = pd.concat([table, pd.DataFrame(failed).assign(gate="FAILED")],
                               ignore_index=True)
         return table
+
+    @staticmethod
+    def _pooled_mcse_ess(da: Any) -> np.ndarray:
+        """MCSE of the pooled mean and total bulk ESS, from each reconstruction's chains.
+
+        Chains of different reconstructions target different posteriors, so ESS/MCSE over
+        all chains would be wrong. With R reconstructions of equal size the pooled mean is
+        the average of their means: MCSE = sqrt(sum MCSE_r^2) / R; ESS adds up.
+        """
+        import arviz as az
+
+        recon = da.coords["reconstruction"].values
+        mcse, ess = [], []
+        for r in np.unique(recon):
+            sub = da.isel(chain=np.flatnonzero(recon == r)).to_dataset(name="x")
+            mcse.append(np.ravel(az.mcse(sub)["x"].values))
+            ess.append(np.ravel(az.ess(sub, method="bulk")["x"].values))
+        mcse_arr, ess_arr = np.array(mcse), np.array(ess)
+        pooled = np.sqrt((mcse_arr**2).sum(axis=0)) / len(mcse_arr)
+        return np.column_stack([pooled, ess_arr.sum(axis=0)])
 
     def loo(self, idata: az.InferenceData) -> Any:
         """PSIS-LOO on the first reconstruction (the one with a stored log-likelihood)."""

@@ -33,7 +33,7 @@ def plot_survival(
             c = curve if g is None else curve.sel(group=g)
             q = np.quantile(c.values, [0.025, 0.5, 0.975], axis=(0, 1))
             q = np.hstack([np.ones((3, 1)), q])
-            label = "posterior" if g is None else f"group {g}"
+            label = "posterior" if g is None else f"{options.group_label} = {g}"
             ax.fill_between(t, q[0], q[2], color=f"C{j}", alpha=0.25)
             ax.plot(t, q[1], color=f"C{j}", label=f"{label} median, 95% band")
             for r, rows in data.groupby("reconstruction"):
