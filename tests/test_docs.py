@@ -3,9 +3,12 @@
 The static tables of ``docs/analyses/overall_cr.md`` (prior and exact posterior summaries)
 are recomputed here from ``models/overall_cr.toml`` with scipy, and those of
 ``docs/analyses/dose_toxicity.md`` from ``models/dose_toxicity_blrm.toml`` and
-``models/dose_toxicity_crm.toml`` with the exact grid engine, so that the pages cannot
-drift from the specs; ``docs/data.md`` must name every packaged data file and every
-recorded contradiction.
+``models/dose_toxicity_crm.toml`` with the exact grid engine, and those of
+``docs/analyses/survival.md`` (published numbers, the assumptions of the reconstruction,
+the reconstructions of the specs and what the priors imply) from the packaged data,
+:mod:`bayesblina.data.pseudo_ipd` and the ``models/survival_*.toml`` specs, so that the
+pages cannot drift from the specs; ``docs/data.md`` must name every packaged data file and
+every recorded contradiction.
 """
 
 from __future__ import annotations
@@ -268,4 +271,230 @@ def test_sphinx_build_is_warning_free(tmp_path):
     assert (out / "index.html").is_file()
     assert (out / "analyses" / "overall_cr.html").is_file()
     assert (out / "analyses" / "dose_toxicity.html").is_file()
+    assert (out / "analyses" / "survival.html").is_file()
     assert (out / "api.html").is_file()
+
+
+# -- docs/analyses/survival.md --------------------------------------------------------------
+
+SURVIVAL_PAGE = DOCS / "analyses" / "survival.md"
+SURVIVAL_SPECS = ("survival_os", "survival_rfs", "survival_rfs_mrd", "survival_rfs_mrd_ph")
+
+
+def sig(value: float) -> str:
+    """A positive number to two significant digits, never in exponent notation."""
+    import numpy as np
+
+    return np.format_float_positional(value, precision=2, unique=False, fractional=False,
+                                      trim="-")
+
+
+def prior_text(prior) -> str:
+    """A prior of a survival spec as the page prints it."""
+    if prior.family == "normal":
+        return f"N({prior.mu:g}, {prior.sigma:g}²)"
+    if prior.family == "half_normal":
+        return f"half-normal({prior.sigma:g})"
+    return prior.family
+
+
+def survival_tables() -> dict[str, list[str]]:
+    """Rows of the survival page's tables, recomputed from the data, the code and the specs.
+
+    Keys: ``published`` (the printed KM summaries), ``assumptions`` (every assumption of
+    the reconstruction), ``reconstructions`` (the reconstructions each spec fits, checked
+    against the published numbers), ``priors`` and ``implied`` (what the priors imply,
+    by deterministic quantile grids) and ``runs`` (the settings of each spec, which the
+    pasted MCMC results quote).
+    """
+    import numpy as np
+    import pandas as pd
+
+    from bayesblina.data import load_survival_summaries
+    from bayesblina.data.pseudo_ipd import (
+        assumptions_table,
+        check_reconstruction,
+        reconstruct_with_diagnostics,
+    )
+    from bayesblina.spec.load import load_spec
+
+    tables: dict[str, list[str]] = {k: [] for k in (
+        "published", "assumptions", "reconstructions", "priors", "implied", "runs")}
+    summ = load_survival_summaries()
+    for _, r in summ[summ["endpoint"].isin(["os", "rfs"])].iterrows():
+        landmark = ("—" if pd.isna(r["landmark_pct"])
+                    else f"{r['landmark_pct']:g}% at {r['landmark_time']:g} months")
+        fu = "—" if pd.isna(r["median_followup_months"]) else f"{r['median_followup_months']:g}"
+        tables["published"].append(
+            f"| {r['endpoint'].upper()} | `{r['population']}` | {r['n']} "
+            f"| {r['median_months']:.1f} ({r['ci_low']:.1f} to {r['ci_high']:.1f}) | {landmark} "
+            f"| {fu} | {r['source']} |"
+        )
+    for _, a in assumptions_table().iterrows():
+        tables["assumptions"].append(f"| {a['key']} | {a['endpoints']} | {a['topic']} "
+                                     f"| {a['text']} |")
+
+    specs = {name: load_spec(ROOT / "models" / f"{name}.toml") for name in SURVIVAL_SPECS}
+    done = set()
+    for name, spec in specs.items():
+        d = spec.data
+        s = spec.sampler
+        tables["runs"].append(
+            f"| `{name}` | {d.endpoint} | {d.reconstructions} | {d.seed} | {s.chains} "
+            f"| {s.draws} | {s.tune} | {s.seed} |"
+        )
+        if (d.endpoint, d.reconstructions, d.seed) in done:
+            continue
+        done.add((d.endpoint, d.reconstructions, d.seed))
+        rec = reconstruct_with_diagnostics(d.endpoint, d.reconstructions, d.seed)
+        checks = pd.concat([check_reconstruction(d.endpoint, df).assign(k=k)
+                            for k, df in enumerate(rec.draws)], ignore_index=True)
+        for pop, c in checks.groupby("population", sort=False):
+            def rng(q: str, fmt: str, c=c) -> str:
+                v = c.loc[c["quantity"] == q, "reconstructed"]
+                if not len(v):
+                    return "—"
+                lo, hi = f"{v.min():{fmt}}", f"{v.max():{fmt}}"
+                return lo if lo == hi else f"{lo} to {hi}"
+
+            pub = c.loc[c["quantity"] == "median", "published"].iloc[0]
+            lm = c.loc[c["quantity"] == "rfs_6_months_pct", "published"]
+            ok = bool(c.loc[c["criterion"], "within_tolerance"].all())
+            tables["reconstructions"].append(
+                f"| `{d.endpoint}` | `{pop}` | {d.reconstructions} (seed {d.seed}) "
+                f"| {rec.candidates} | {pub:g} | {rng('median', '.2f')} "
+                f"| {f'{lm.iloc[0]:g}' if len(lm) else '—'} | {rng('rfs_6_months_pct', '.1f')} "
+                f"| {rng('events', '.0f')} | {'yes' if ok else '**no**'} |"
+            )
+
+    # what the priors imply: deterministic quantile grids (midpoints of N equal-probability
+    # cells of each prior), every combination weighted equally
+    n = 1000
+    u = (np.arange(n) + 0.5) / n
+
+    def grid(prior) -> np.ndarray:
+        if prior.family == "normal":
+            return stats.norm(prior.mu, prior.sigma).ppf(u)
+        if prior.family == "half_normal":
+            return stats.halfnorm(scale=prior.sigma).ppf(u)
+        raise AssertionError(f"no grid for prior family {prior.family!r}")
+
+    def interval(x, fmt) -> str:
+        """Median (95% interval): of grid values, or of a frozen scipy distribution."""
+        qs = [0.025, 0.5, 0.975]
+        lo, mid, hi = x.ppf(qs) if hasattr(x, "ppf") else np.quantile(x, qs)
+        return f"{fmt(mid)} ({fmt(lo)} to {fmt(hi)})"
+
+    def lognormal(prior):  # exp of a normal prior, exactly
+        return stats.lognorm(s=prior.sigma, scale=np.exp(prior.mu))
+
+    for name, spec in specs.items():
+        o = spec.options
+        for set_name, prior_set in spec.priors.items():
+            pri = prior_set.parameter_priors()
+            scale, shape = grid(pri["log_scale"])[:, None], grid(pri["shape"])[None, :]
+            log_lambda = scale if o.scale_prior == "log_lambda" else -scale / shape
+            lam = np.exp(log_lambda) * np.ones_like(shape)
+            median = lam * np.log(2) ** (1 / shape)
+            s12 = np.exp(-((12 / lam) ** shape))
+            if o.scale_prior == "log_lambda":  # lambda is lognormal: exact quantiles
+                lo, hi = lognormal(pri["log_scale"]).ppf([0.025, 0.975])
+            else:
+                lo, hi = np.quantile(lam, [0.025, 0.975])
+            rho_lo, rho_hi = stats.halfnorm(scale=pri["shape"].sigma).ppf([0.025, 0.975])
+            effect = prior_text(pri["effect"]) if "effect" in pri else "—"
+            tables["priors"].append(
+                f"| `{name}` | `{set_name}` | {prior_text(pri['log_scale'])} "
+                f"| {prior_text(pri['shape'])} | {effect} | {sig(lo)} to {sig(hi)} "
+                f"| {sig(rho_lo)} to {sig(rho_hi)} "
+                f"| {stats.halfnorm(scale=pri['shape'].sigma).cdf(1.0):.2f} |"
+            )
+            af = hr = "—"
+            if "effect" in pri:
+                eff = grid(pri["effect"])[:, None]
+                if o.form == "aft":  # AF = exp(b1) exactly lognormal, HR = exp(-rho b1)
+                    af_x, hr_x = lognormal(pri["effect"]), np.exp(-shape * eff)
+                else:  # HR = exp(g) exactly lognormal, AF = exp(-g / rho)
+                    with np.errstate(over="ignore"):
+                        af_x, hr_x = np.exp(-eff / shape), lognormal(pri["effect"])
+                af, hr = interval(af_x, sig), interval(hr_x, sig)
+            tables["implied"].append(
+                f"| `{name}` | `{set_name}` | {interval(median, sig)} | {interval(s12, prob)} "
+                f"| {af} | {hr} |"
+            )
+    return tables
+
+
+@pytest.fixture(scope="module")
+def survival_page_tables() -> dict[str, list[str]]:
+    return survival_tables()
+
+
+@pytest.mark.parametrize(
+    "table", ["published", "assumptions", "reconstructions", "priors", "implied", "runs"]
+)
+def test_survival_page_tables_match_code_and_specs(survival_page_tables, table):
+    page = SURVIVAL_PAGE.read_text(encoding="utf-8")
+    rows = survival_page_tables[table]
+    assert rows
+    for row in rows:
+        assert row in page, f"{SURVIVAL_PAGE.name} lacks (or has stale) {table} row:\n{row}"
+
+
+def test_survival_page_reconstructions_meet_every_criterion(survival_page_tables):
+    """Every reconstruction the specs fit reproduces the published numbers."""
+    assert all(row.endswith("| yes |") for row in survival_page_tables["reconstructions"])
+
+
+def test_survival_page_names_every_assumption_and_tolerance():
+    from bayesblina.data.pseudo_ipd import (
+        ASSUMPTIONS,
+        LANDMARK_TOL_POINTS,
+        MEDIAN_TOL_MONTHS,
+    )
+
+    page = SURVIVAL_PAGE.read_text(encoding="utf-8")
+    assert f"within {MEDIAN_TOL_MONTHS:g} months" in page
+    assert f"within {LANDMARK_TOL_POINTS:g} percentage points" in page
+    assert len({a.key for a in ASSUMPTIONS}) == len(ASSUMPTIONS)
+
+
+def test_survival_page_validation_numbers_match_the_tests():
+    """The leukemia cross-check numbers quoted on the page are those the tests assert."""
+    source = (ROOT / "tests" / "test_survival.py").read_text(encoding="utf-8")
+    page = SURVIVAL_PAGE.read_text(encoding="utf-8")
+    for number in ("33.7652", "1.35373", "3.515687", "-1.267335", "0.311709"):
+        assert number in source
+        assert number in page
+
+
+@pytest.mark.slow
+def test_survival_page_os_results_are_current():
+    """The pasted OS results are reproduced (to Monte Carlo error) by the spec as shipped.
+
+    The page quotes one run of ``models/survival_os.toml``; this refits it (without the
+    LOO alternatives and the PPC, which do not change the posterior) and checks the
+    quoted posterior medians of the OS row, so that a change of the spec, the
+    reconstruction or the model cannot leave stale numbers on the page.
+    """
+    import re
+
+    from bayesblina.pipeline import run_analysis
+    from bayesblina.spec.load import load_spec
+
+    spec = load_spec(ROOT / "models" / "survival_os.toml")
+    spec = spec.model_copy(update={
+        "options": spec.options.model_copy(update={"compare": [], "ppc_draws": 0}),
+    })
+    result = run_analysis(spec)
+    assert result.passed
+    (fit,) = result.fits.values()
+    summary = fit.summary.set_index(["quantity", "element"])["median"]
+    page = SURVIVAL_PAGE.read_text(encoding="utf-8")
+    row = next(line for line in page.splitlines() if line.startswith("| OS (`survival_os`)"))
+    quoted = [float(x) for x in re.findall(r"\| ([0-9.]+) \(", row)]
+    fitted = [summary[("median", "")], summary[("surv", "6.0")], summary[("surv", "12.0")],
+              summary[("surv", "24.0")], summary[("rmst", "")]]
+    assert len(quoted) == len(fitted)
+    for q, f in zip(quoted, fitted, strict=True):
+        assert q == pytest.approx(f, rel=0.03, abs=0.006), (quoted, fitted)
