@@ -39,6 +39,7 @@ from bayesblina.model.dosetox import (
     DoseToxOptions,
     PositiveFloat,
     Probability,
+    risk_summary,
 )
 from bayesblina.spec.priors import Prior
 
@@ -145,21 +146,11 @@ class BLRMModel(DoseToxModel):
         from bayesblina.summaries.posterior import summarise_draws
 
         post = idata.posterior
-        lo, hi = self.options.cuts
-        parts = []
-        for var, dim, sel in (
-            ("p_cohort", "cohort", None),
-            ("p_dose", "dose", [float(x) for x in self.options.studied_doses]),
-        ):
-            da = post[var] if sel is None else post[var].sel({dim: sel})
-            df = summarise_draws(da, ci_prob=settings.ci_prob, hdi_prob=settings.hdi_prob,
-                                 thresholds=[hi], label="p")
-            draws = da.values
-            df["P(under)"] = (draws < lo).mean(axis=(0, 1))
-            df["P(target)"] = ((draws >= lo) & (draws <= hi)).mean(axis=(0, 1))
-            df["P(over)"] = (draws > hi).mean(axis=(0, 1))
-            df.insert(0, "quantity", var)
-            parts.append(df.rename(columns={dim: "element"}))
+        studied = [float(x) for x in self.options.studied_doses]
+        parts = [
+            risk_summary(post["p_cohort"], "cohort", self.options.cuts, settings),
+            risk_summary(post["p_dose"].sel(dose=studied), "dose", self.options.cuts, settings),
+        ]
         mtd = post["mtd"]
         df = summarise_draws(mtd, ci_prob=settings.ci_prob, hdi_prob=settings.hdi_prob)
         for q in (0.05, 0.25, 0.75, 0.95):

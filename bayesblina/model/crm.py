@@ -25,7 +25,13 @@ from pydantic import BaseModel, Field, model_validator
 
 from bayesblina.errors import DataError
 from bayesblina.model.base import PriorSetBase
-from bayesblina.model.dosetox import DoseToxModel, DoseToxOptions, PositiveFloat, Probability
+from bayesblina.model.dosetox import (
+    DoseToxModel,
+    DoseToxOptions,
+    PositiveFloat,
+    Probability,
+    risk_summary,
+)
 from bayesblina.spec.priors import Prior
 
 if TYPE_CHECKING:
@@ -136,18 +142,10 @@ class CRMModel(DoseToxModel):
         """DLT risk per cohort and per level, with P(p > cut) and interval probabilities."""
         from bayesblina.summaries.posterior import summarise_draws
 
-        lo, hi = self.options.cuts
-        parts = []
-        for var, dim in (("p_cohort", "cohort"), ("p_level", "level")):
-            da = idata.posterior[var]
-            df = summarise_draws(da, ci_prob=settings.ci_prob, hdi_prob=settings.hdi_prob,
-                                 thresholds=[hi], label="p")
-            x = da.values
-            df["P(under)"] = (x < lo).mean(axis=(0, 1))
-            df["P(target)"] = ((x >= lo) & (x <= hi)).mean(axis=(0, 1))
-            df["P(over)"] = (x > hi).mean(axis=(0, 1))
-            df.insert(0, "quantity", var)
-            parts.append(df.rename(columns={dim: "element"}))
+        parts = [
+            risk_summary(idata.posterior[var], dim, self.options.cuts, settings)
+            for var, dim in (("p_cohort", "cohort"), ("p_level", "level"))
+        ]
         beta = summarise_draws(idata.posterior["beta"], ci_prob=settings.ci_prob,
                                hdi_prob=settings.hdi_prob)
         beta.insert(0, "quantity", "beta")

@@ -113,6 +113,26 @@ class DoseToxOptions(BaseModel):
         return self
 
 
+def risk_summary(da: Any, dim: str, cuts: tuple[float, float], settings: Any) -> pd.DataFrame:
+    """Summary of DLT-risk draws with P(p > cut) and the interval probabilities.
+
+    Rows per element of ``dim`` (renamed ``element``), with ``quantity`` = the variable
+    name; columns of :func:`summarise_draws` plus ``P(under)``, ``P(target)``, ``P(over)``
+    for under-dosing ``p < cuts[0]``, target ``cuts[0] <= p <= cuts[1]``, over-dosing.
+    """
+    from bayesblina.summaries.posterior import summarise_draws
+
+    lo, hi = cuts
+    df = summarise_draws(da, ci_prob=settings.ci_prob, hdi_prob=settings.hdi_prob,
+                         thresholds=[hi], label="p")
+    x = da.values
+    df["P(under)"] = (x < lo).mean(axis=(0, 1))
+    df["P(target)"] = ((x >= lo) & (x <= hi)).mean(axis=(0, 1))
+    df["P(over)"] = (x > hi).mean(axis=(0, 1))
+    df.insert(0, "quantity", da.name)
+    return df.rename(columns={dim: "element"})
+
+
 class DoseToxModel(BayesModel):
     """Base of the dose-toxicity models: loads, validates and shows cohort data."""
 
