@@ -34,7 +34,6 @@ from pydantic import BaseModel, Field
 from bayesblina.model.base import PriorSetBase
 from bayesblina.model.dosetox import (
     TREATMENTS,
-    DoseToxData,
     DoseToxModel,
     DoseToxOptions,
     PositiveFloat,
@@ -74,7 +73,6 @@ class BLRMModel(DoseToxModel):
     """Two-parameter logistic dose-toxicity model with stepwise regimens."""
 
     name: ClassVar[str] = "blrm"
-    DataSpec: ClassVar[type[BaseModel]] = DoseToxData
     PriorSetSpec: ClassVar[type[PriorSetBase]] = BLRMPriors
     OptionsSpec: ClassVar[type[BaseModel]] = BLRMOptions
 
