@@ -7,6 +7,8 @@ from bayesblina.model.base import BayesModel, PriorSetBase
 from bayesblina.model.beta_binomial import BetaBinomialModel
 from bayesblina.model.blrm import BLRMModel
 from bayesblina.model.crm import CRMModel
+from bayesblina.model.exnex import ExnexModel
+from bayesblina.model.subgroups import SubgroupModel
 from bayesblina.model.survival import SurvivalModel
 
 #: model name used in ``analysis.model`` of a spec -> class
@@ -15,6 +17,8 @@ MODELS: dict[str, type[BayesModel]] = {
     BLRMModel.name: BLRMModel,
     CRMModel.name: CRMModel,
     SurvivalModel.name: SurvivalModel,
+    SubgroupModel.name: SubgroupModel,
+    ExnexModel.name: ExnexModel,
 }
 
 
@@ -40,7 +44,9 @@ __all__ = [
     "BayesModel",
     "BetaBinomialModel",
     "CRMModel",
+    "ExnexModel",
     "PriorSetBase",
+    "SubgroupModel",
     "SurvivalModel",
     "get_model_class",
 ]

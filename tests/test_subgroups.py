@@ -1,0 +1,601 @@
+"""Subgroup models (Fig 2): data and bad input, the non-centred graph, the independent
+quadrature, and (slow) every packaged subgroup spec against it, gated, with no divergences."""
+
+from __future__ import annotations
+
+import logging
+
+import arviz as az
+import matplotlib
+import numpy as np
+import pandas as pd
+import pymc as pm
+import pytest
+from scipy import integrate, special, stats
+
+from bayesblina.data import data_file, load_subgroups
+from bayesblina.errors import DataError, SpecError
+from bayesblina.model import MODELS
+from bayesblina.model.exnex import ExnexModel
+from bayesblina.model.subgroups import (
+    DEFAULT_CONTRASTS,
+    FACTORS,
+    LOGIT_03,
+    SubgroupData,
+    SubgroupModel,
+    _aghq,
+    _grid_moments,
+    _log_binom,
+    compare_subgroup_models,
+    contrast_label,
+    hierarchical_posterior,
+)
+from bayesblina.pipeline import run_analysis
+from bayesblina.spec.load import DEFAULT_SPEC_DIR as SPECS
+from bayesblina.spec.load import load_spec
+from bayesblina.spec.priors import HalfCauchyPrior, HalfNormalPrior, NormalPrior
+from bayesblina.spec.schema import GateThresholds, SamplerSettings, SummarySettings
+from bayesblina.summaries.posterior import mcse
+
+matplotlib.use("Agg")
+logging.getLogger("pymc").setLevel(logging.ERROR)
+
+# the lead registers the models in bayesblina/model/__init__.py; until then (and harmlessly
+# after) register them here, before any spec naming them is loaded
+MODELS.setdefault(SubgroupModel.name, SubgroupModel)
+MODELS.setdefault(ExnexModel.name, ExnexModel)
+
+MU = {"family": "normal", "mu": LOGIT_03, "sigma": 1.5}
+HN1 = {"family": "half_normal", "sigma": 1.0}
+NEX = {"family": "normal", "mu": LOGIT_03, "sigma": 2.18}
+PARTIAL_SPECS = [f"subgroups_{f}" for f in FACTORS]
+ALL_SPECS = [*PARTIAL_SPECS, "subgroups_age_exnex"]
+
+SPEC_HEAD = """
+[analysis]
+name = "bad_spec"
+title = "t"
+question = "q"
+model = "{model}"
+"""
+PARTIAL_PRIOR = """
+[priors.p]
+mu = { family = "normal", mu = -0.85, sigma = 1.5 }
+tau = { family = "half_normal", sigma = 1.0 }
+"""
+EXNEX_PRIOR = PARTIAL_PRIOR + 'nex = { family = "normal", mu = -0.85, sigma = 2.18 }\n'
+
+
+def spec_text(data: str, options: str = "", model: str = "subgroups", prior: str | None = None):
+    prior = prior if prior is not None else (EXNEX_PRIOR if model == "exnex" else PARTIAL_PRIOR)
+    return SPEC_HEAD.format(model=model) + data + options + prior
+
+
+def age_data() -> pd.DataFrame:
+    return SubgroupModel.load_data(SubgroupData(factor="age"))
+
+
+# -- data ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("factor", FACTORS)
+def test_every_factor_adds_up_to_the_70_patients_and_27_crs(factor):
+    data = SubgroupModel.load_data(SubgroupData(factor=factor))
+    assert (int(data["n"].sum()), int(data["x"].sum())) == (70, 27)
+    assert set(data["factor"]) == {factor}
+    table = load_subgroups()
+    levels = table[table["factor"] == factor].sort_values("order")["level"]
+    assert list(data["subgroup"]) == list(levels)
+    SubgroupModel(data, {"mu": MU, "tau": HN1})  # valid as it stands
+
+
+def test_age_levels_are_the_published_counts():
+    data = age_data().set_index("subgroup")
+    assert data.loc["<2", ["x", "n"]].tolist() == [6, 10]
+    assert data.loc["7-17", ["x", "n"]].tolist() == [13, 40]
+    assert data.loc["<2", "published_pct"] == 60.0
+
+
+def test_unknown_factor_lists_the_allowed_ones(write_spec):
+    path = write_spec(spec_text('[data]\nfactor = "sex"\n'))
+    with pytest.raises(SpecError) as err:
+        load_spec(path)
+    msg = str(err.value)
+    assert str(path) in msg and "'data.factor'" in msg and "unknown factor 'sex'" in msg
+    assert "allowed: ['region', 'marrow_blasts', 'age'" in msg
+    assert "'all'" not in msg  # the population row is not a factor
+
+
+@pytest.mark.parametrize(
+    ("data", "options", "model", "match"),
+    [
+        # a level with no patients
+        ('[data]\nrows = [{ label = "a", x = 0, n = 0 }, { label = "b", x = 1, n = 5 }]\n', "",
+         "subgroups", r"'data.rows.0.n'.*greater than or equal to 1"),
+        # CRs above patients
+        ('[data]\nrows = [{ label = "a", x = 5, n = 3 }, { label = "b", x = 1, n = 5 }]\n', "",
+         "subgroups", r"'data.rows.0'.*CRs x=5 exceed patients n=3"),
+        # levels that do not add up to the analysed population
+        ('[data]\nrows = [{ label = "a", x = 5, n = 30 }, { label = "b", x = 22, n = 30 }]\n'
+         "population_n = 70\npopulation_x = 27\n", "", "subgroups",
+         "the levels add up to 60 patients, but population_n = 70"),
+        ('[data]\nrows = [{ label = "a", x = 5, n = 40 }, { label = "b", x = 20, n = 30 }]\n'
+         "population_n = 70\npopulation_x = 27\n", "", "subgroups",
+         "the levels add up to 25 CRs, but population_x = 27"),
+        ('[data]\nrows = [{ label = "a", x = 5, n = 40 }]\n', "", "subgroups",
+         r"'data.rows'.*at least 2"),
+        ('[data]\nrows = [{ label = "a", x = 5, n = 40 }, { label = "a", x = 1, n = 4 }]\n', "",
+         "subgroups", r"duplicate level label\(s\) \['a'\]"),
+        ('[data]\nfactor = "age"\nrows = [{ label = "a", x = 5, n = 40 }, '
+         '{ label = "b", x = 1, n = 4 }]\n', "", "subgroups", "exactly one of 'factor'"),
+        # EXNEX weight outside [0, 1]
+        ('[data]\nfactor = "age"\n', "[options]\nweight = 1.5\n", "exnex",
+         r"'options.weight'.*EXNEX weight w .* must be in \[0, 1\] \(got 1.5\)"),
+        ('[data]\nfactor = "age"\n', "[options]\nweight = -0.1\n", "exnex",
+         r"'options.weight'.*must be in \[0, 1\] \(got -0.1\)"),
+        ('[data]\nfactor = "age"\n', '[options]\npooling = "some"\n', "subgroups",
+         r"'options.pooling'.*'partial', 'none' or 'complete'"),
+        ('[data]\nfactor = "age"\n', '[options]\ncompare = ["bma"]\n', "subgroups",
+         r"'options.compare.0'"),
+    ],
+)
+def test_bad_subgroup_specs(write_spec, data, options, model, match):
+    path = write_spec(spec_text(data, options, model))
+    with pytest.raises(SpecError, match=match) as err:
+        load_spec(path)
+    assert str(path) in str(err.value)
+
+
+def test_tau_prior_family_must_be_positive(write_spec):
+    prior = PARTIAL_PRIOR.replace('{ family = "half_normal", sigma = 1.0 }',
+                                  '{ family = "normal", mu = 0, sigma = 1 }')
+    with pytest.raises(SpecError, match=r"'priors.p.tau'.*not allowed.*half_normal"):
+        load_spec(write_spec(spec_text('[data]\nfactor = "age"\n', prior=prior)))
+
+
+@pytest.mark.parametrize(
+    ("pooling", "prior", "match"),
+    [
+        ("partial", {"p": {"family": "beta", "alpha": 1, "beta": 1}},
+         r"pooling 'partial' needs priors for exactly \['mu', 'tau'\] \(missing \['mu', 'tau'\]; "
+         r"not used: \['p'\]\)"),
+        ("none", {"mu": MU, "tau": HN1},
+         r"pooling 'none' needs priors for exactly \['p'\]"),
+        ("complete", {"p": {"family": "beta", "alpha": 1, "beta": 1}, "mu": MU},
+         r"pooling 'complete' needs priors for exactly \['p'\] \(not used: \['mu'\]\)"),
+        ("partial", {"mu": MU}, r"\(missing \['tau'\]\)"),
+    ],
+)
+def test_a_prior_set_has_exactly_the_priors_of_its_pooling(pooling, prior, match):
+    with pytest.raises(SpecError, match=match):
+        SubgroupModel(age_data(), prior, {"pooling": pooling})
+    model = SubgroupModel(age_data(), {"mu": MU, "tau": HN1})
+    with pytest.raises(SpecError, match="needs priors"):
+        model.set_prior({"p": {"family": "beta", "alpha": 1, "beta": 1}})
+
+
+def test_exnex_needs_the_nex_component(write_spec):
+    with pytest.raises(SpecError, match=r"missing required key 'priors.p.nex'"):
+        load_spec(write_spec(spec_text('[data]\nfactor = "age"\n', model="exnex",
+                                       prior=PARTIAL_PRIOR)))
+    with pytest.raises(ValueError, match=r"must be in \[0, 1\] \(got 2.0\)"):
+        ExnexModel(age_data(), {"mu": MU, "tau": HN1, "nex": NEX}, {"weight": 2.0})
+
+
+@pytest.mark.parametrize(
+    ("frame", "match"),
+    [
+        (pd.DataFrame({"subgroup": ["a", "b"], "x": [0, 1], "n": [0, 5]}),
+         r"subgroup 'a': no patients \(n = 0\)"),
+        (pd.DataFrame({"subgroup": ["a", "b"], "x": [4, 1], "n": [3, 5]}),
+         "subgroup 'a': CRs x=4 exceed patients n=3"),
+        (pd.DataFrame({"subgroup": ["a", "b"], "x": [-1, 1], "n": [3, 5]}),
+         "subgroup 'a': negative CR count"),
+        (pd.DataFrame({"subgroup": ["a", "b"], "x": [1.5, 1], "n": [3, 5]}),
+         "subgroup 'a': counts must be integers"),
+        (pd.DataFrame({"subgroup": ["a"], "x": [1], "n": [3]}), "at least two levels"),
+        (pd.DataFrame({"subgroup": ["a", "a"], "x": [1, 1], "n": [3, 3]}),
+         r"duplicate level\(s\) \['a'\]"),
+        (pd.DataFrame({"level": ["a", "b"], "x": [1, 1], "n": [3, 3]}),
+         r"missing column\(s\) \['subgroup'\]"),
+    ],
+)
+def test_bad_data_frames_are_refused(frame, match):
+    with pytest.raises(DataError, match=match):
+        SubgroupModel(frame, {"mu": MU, "tau": HN1})
+
+
+def _edited_fig2(tmp_path, factor, level, column, value):
+    table = pd.read_csv(data_file("subgroups_fig2.csv"), dtype=str, keep_default_na=False)
+    hit = (table["factor"] == factor) & (table["level"] == level)
+    table.loc[hit, column] = str(value)
+    path = tmp_path / "fig2.csv"
+    table.to_csv(path, index=False)
+    return path
+
+
+def test_a_factor_that_does_not_add_up_is_refused_by_the_loader(tmp_path, write_spec):
+    path = _edited_fig2(tmp_path, "age", "7-17", "n", 39)
+    with pytest.raises(DataError, match=r"factor 'age'.*add up to 69 patients and 27 CRs"):
+        load_subgroups(path)
+    spec = load_spec(write_spec(spec_text(f'[data]\nfactor = "region"\nfile = "{path}"\n')))
+    with pytest.raises(DataError, match=r"factor 'age'.*add up to 69 patients"):
+        SubgroupModel.from_spec(spec)
+
+
+def test_a_level_without_patients_is_refused_by_the_loader(tmp_path):
+    # previous_relapses "0" (0/2) emptied, its two patients moved to "1": margins still hold
+    path = _edited_fig2(tmp_path, "previous_relapses", "0", "n", 0)
+    table = pd.read_csv(path, dtype=str, keep_default_na=False)
+    hit = (table["factor"] == "previous_relapses") & (table["level"] == "1")
+    table.loc[hit, "n"] = "33"
+    table.to_csv(path, index=False)
+    with pytest.raises(DataError, match="n"):
+        load_subgroups(path)
+
+
+# -- the graph ---------------------------------------------------------------------------
+
+
+def test_partial_pooling_is_non_centred():
+    model = SubgroupModel(age_data(), {"mu": MU, "tau": HN1})
+    pm_model = model.build()
+    assert {rv.name for rv in pm_model.free_RVs} == {"mu", "tau", "z"}
+    assert {d.name for d in pm_model.deterministics} == {"theta", "p", "difference"}
+    z = pm_model["z"]
+    assert z.owner.op.name == "normal"
+    values = np.array([-1.3, 0.2, 2.5])
+    np.testing.assert_allclose(pm.logp(z, values).eval(), stats.norm.logpdf(values))
+    # p is expit(mu + tau z), and the likelihood uses that logit
+    point = {"mu": -0.3, "tau_log__": np.log(0.7), "z": np.array([1.2, -0.4, 0.1])}
+    outs = pm_model.replace_rvs_by_values([pm_model["p"], pm_model["difference"]])
+    p, diff = pm_model.compile_fn(outs, inputs=pm_model.value_vars, on_unused_input="ignore")(point)
+    expected = special.expit(-0.3 + 0.7 * point["z"])
+    np.testing.assert_allclose(p, expected, rtol=1e-12)
+    np.testing.assert_allclose(diff, [expected[0] - expected[2]], rtol=1e-12)
+    logp = pm_model.compile_logp(vars=[pm_model["y"]], sum=True)(point)
+    x, n = np.array([6, 8, 13]), np.array([10, 20, 40])
+    assert logp == pytest.approx(stats.binom.logpmf(x, n, expected).sum(), rel=1e-10)
+
+
+def test_no_and_complete_pooling_graphs():
+    flat = {"p": {"family": "beta", "alpha": 1, "beta": 1}}
+    none = SubgroupModel(age_data(), flat, {"pooling": "none"}).build()
+    assert {rv.name for rv in none.free_RVs} == {"p"}
+    complete_model = SubgroupModel(age_data(), flat, {"pooling": "complete"})
+    complete = complete_model.build()
+    assert {rv.name for rv in complete.free_RVs} == {"p_all"}
+    assert "difference" not in complete.named_vars  # identically zero: not reported
+    assert complete_model.contrasts() == []
+    out = complete.replace_rvs_by_values([complete["p"]])
+    p = complete.compile_fn(out[0], inputs=complete.value_vars)({"p_all_logodds__": 0.4})
+    np.testing.assert_allclose(p, np.full(3, special.expit(0.4)))
+
+
+def test_exnex_graph_marginalises_the_indicator():
+    model = ExnexModel(age_data(), {"mu": MU, "tau": HN1, "nex": NEX}, {"weight": 0.3})
+    pm_model = model.build()
+    assert {rv.name for rv in pm_model.free_RVs} == {"mu", "tau", "z", "u"}  # all continuous
+    point = {"mu": -0.3, "tau_log__": np.log(0.7), "z": np.array([1.2, -0.4, 0.1]),
+             "u": np.array([0.5, 0.0, -1.0])}
+    x, n = np.array([6, 8, 13]), np.array([10, 20, 40])
+    t_ex = -0.3 + 0.7 * point["z"]
+    t_nex = NEX["mu"] + NEX["sigma"] * point["u"]
+    ex = 0.3 * stats.binom.pmf(x, n, special.expit(t_ex))
+    nex = 0.7 * stats.binom.pmf(x, n, special.expit(t_nex))
+    logp = pm_model.compile_logp(vars=[pm_model["y"]], sum=False)(point)[0]
+    np.testing.assert_allclose(logp, np.log(ex + nex), rtol=1e-10)
+    out = pm_model.replace_rvs_by_values([pm_model["p_ex"]])
+    p_ex = pm_model.compile_fn(out[0], inputs=pm_model.value_vars, on_unused_input="ignore")(point)
+    np.testing.assert_allclose(p_ex, ex / (ex + nex), rtol=1e-10)
+
+
+def test_refits_reuse_the_graph_unless_the_structure_changes():
+    model = SubgroupModel(age_data(), {"mu": MU, "tau": HN1})
+    built = model.build()
+    before = model.data_checksum()
+    model.set_data(age_data().assign(x=[5, 8, 13]))  # same levels: same graph
+    assert model.build() is built and model.data_checksum() != before
+    model.set_prior({"mu": MU, "tau": {"family": "half_normal", "sigma": 0.5}})
+    assert model.build() is built
+    model.set_prior({"mu": MU, "tau": {"family": "half_cauchy", "beta": 0.5}})  # new family
+    assert model.build() is not built
+    built = model.build()
+    inline = pd.DataFrame({"subgroup": ["a", "b", "c"], "x": [1, 2, 3], "n": [5, 5, 5]})
+    model.set_data(inline)  # no contrast any more: a different graph
+    assert model.contrasts() == [] and model.build() is not built
+    assert "difference" not in model.build().named_vars
+
+
+@pytest.mark.parametrize("factor", FACTORS)
+def test_default_contrasts_are_the_papers(factor):
+    data = SubgroupModel.load_data(SubgroupData(factor=factor))
+    model = SubgroupModel(data, {"mu": MU, "tau": HN1})
+    expected = DEFAULT_CONTRASTS.get(factor, [])
+    assert model.contrasts() == expected
+    assert model.coords().get("contrast", []) == [contrast_label(a, b) for a, b in expected]
+    if factor == "refractory":
+        assert model.coords()["contrast"] == ["p(no) - p(yes)"]  # 48% vs 30%: no minus yes
+
+
+def test_explicit_contrasts_are_checked():
+    model = SubgroupModel(age_data(), {"mu": MU, "tau": HN1}, {"contrasts": [["2-6", "<2"]]})
+    assert model.coords()["contrast"] == ["p(2-6) - p(<2)"]
+    with pytest.raises(SpecError, match=r"unknown subgroup level '<1'; allowed: \['<2', '2-6'"):
+        SubgroupModel(age_data(), {"mu": MU, "tau": HN1}, {"contrasts": [["<1", "<2"]]})
+    with pytest.raises(SpecError, match="contrasted with itself"):
+        SubgroupModel(age_data(), {"mu": MU, "tau": HN1}, {"contrasts": [["<2", "<2"]]})
+    assert SubgroupModel(age_data(), {"mu": MU, "tau": HN1}, {"contrasts": []}).contrasts() == []
+
+
+# -- the independent checks --------------------------------------------------------------
+
+
+def _quad_reference(x, n, mu, tau):
+    """log ∫ Bin N dθ and E[p] by scipy.integrate.quad over pieces (independent of the engine)."""
+    def f(t):
+        return np.exp(_log_binom(x, n, t) - 0.5 * ((t - mu) / tau) ** 2) / (tau * np.sqrt(2 * np.pi))
+
+    brk = sorted({mu - tau, mu, mu + tau, -np.log(n) - 3, 0.0, special.logit((x + 0.5) / (n + 1))})
+    edges = list(zip([-np.inf, *brk], [*brk, np.inf], strict=True))
+    total = sum(integrate.quad(f, a, b, limit=400, epsabs=0, epsrel=1e-11)[0] for a, b in edges)
+    first = sum(integrate.quad(lambda t: special.expit(t) * f(t), a, b, limit=400, epsabs=0,
+                               epsrel=1e-11)[0] for a, b in edges)
+    return np.log(total), first / total
+
+
+@pytest.mark.filterwarnings("ignore::scipy.integrate.IntegrationWarning")
+@pytest.mark.parametrize(("x", "n"), [(6, 10), (0, 2), (2, 2), (17, 52), (3, 8)])
+def test_inner_integrals_match_scipy_quad(x, n):
+    theta = np.arange(-2000, 2001) * 0.02
+    for mu in (-5.0, -0.86, 3.0):
+        for tau in (0.01, 0.1, 0.5, 0.99):  # adaptive Gauss-Hermite
+            ref = _quad_reference(x, n, mu, tau)
+            log_i, e1, _ = _aghq(x, n, np.array([mu]), np.array([tau]), 32)
+            assert log_i[0] == pytest.approx(ref[0], abs=1e-9)
+            assert e1[0] == pytest.approx(ref[1], abs=1e-9)
+        for tau in (1.0, 3.0, 10.0, 200.0):  # trapezoid grid by FFT, exact tails
+            ref = _quad_reference(x, n, mu, tau)
+            idx = np.array([np.argmin(np.abs(theta - mu))])
+            log_i, e1, _ = _grid_moments(x, n, theta, idx, np.array([tau]))
+            assert log_i[0, 0] == pytest.approx(ref[0], abs=1e-7)
+            assert e1[0, 0] == pytest.approx(ref[1], abs=1e-7)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "tau_prior",
+    [HalfNormalPrior(family="half_normal", sigma=1.0),
+     HalfCauchyPrior(family="half_cauchy", beta=0.5)],
+)
+def test_quadrature_is_converged(tau_prior):
+    mu = NormalPrior(family="normal", mu=LOGIT_03, sigma=1.5)
+    x, n = [0, 10, 14, 3], [2, 31, 29, 8]
+    base = hierarchical_posterior(x, n, mu, tau_prior)
+    finer = hierarchical_posterior(x, n, mu, tau_prior, n_tau=321, n_gh=48, step=0.01)
+    for a, b in [(base.p_mean(), finer.p_mean()), (base.p_sd(), finer.p_sd()),
+                 (base.tau_moments(), finer.tau_moments()), (base.mu_moments(), finer.mu_moments())]:
+        np.testing.assert_allclose(a, b, atol=2e-6)
+    assert base.weight.sum() == pytest.approx(1.0)
+
+
+def test_quadrature_limits():
+    """EXNEX with w = 1 is partial pooling; with w = 0 each level has its own normal prior."""
+    mu = NormalPrior(family="normal", mu=LOGIT_03, sigma=1.5)
+    tau = HalfNormalPrior(family="half_normal", sigma=0.5)
+    x, n = [6, 8, 13], [10, 20, 40]
+    partial = hierarchical_posterior(x, n, mu, tau)
+    ex_only = hierarchical_posterior(x, n, mu, tau, weight=1.0, nex=(0.0, 2.0))
+    np.testing.assert_allclose(partial.p_mean(), ex_only.p_mean(), rtol=1e-12)
+    nex_only = hierarchical_posterior(x, n, mu, tau, weight=0.0, nex=(LOGIT_03, 2.18))
+    np.testing.assert_allclose(nex_only.prob_exchangeable(), 0.0)
+    for j in range(3):
+        _, e1 = _quad_reference(x[j], n[j], LOGIT_03, 2.18)
+        assert nex_only.p_mean()[j] == pytest.approx(e1, abs=1e-8)
+    # the τ posterior is its prior when no level is exchangeable
+    assert nex_only.tau_moments()[0] == pytest.approx(0.5 * np.sqrt(2 / np.pi), abs=1e-6)
+    mixed = hierarchical_posterior(x, n, mu, tau, weight=0.5, nex=(LOGIT_03, 2.18))
+    assert np.all((mixed.prob_exchangeable() > 0.3) & (mixed.prob_exchangeable() < 1))
+
+
+def test_conjugate_exact_tables():
+    flat = {"p": {"family": "beta", "alpha": 1.0, "beta": 1.0}}
+    settings = SummarySettings()
+    none = SubgroupModel(age_data(), flat, {"pooling": "none"}).exact_table(settings)
+    row = none.set_index(["quantity", "population"]).loc[("p", "<2")]
+    dist = stats.beta(7, 5)
+    assert row["mean"] == pytest.approx(7 / 12)
+    assert row["eti_low"] == pytest.approx(dist.ppf(0.025))
+    assert row["P(p>0.275)"] == pytest.approx(dist.sf(0.275))
+    diff = none.set_index(["quantity", "population"]).loc[("difference", "p(<2) - p(7-17)")]
+    other = stats.beta(14, 28)
+    assert diff["mean"] == pytest.approx(7 / 12 - 14 / 42)
+    rng = np.random.default_rng(3)
+    draws = dist.rvs(400_000, random_state=rng) - other.rvs(400_000, random_state=rng)
+    assert diff["P(diff>0)"] == pytest.approx((draws > 0).mean(), abs=3e-3)
+    assert diff["sd"] == pytest.approx(draws.std(), abs=1e-3)
+    complete = SubgroupModel(age_data(), flat, {"pooling": "complete"}).exact_table(settings)
+    assert set(complete["quantity"]) == {"p"}
+    np.testing.assert_allclose(complete["mean"], 28 / 72)  # Beta(1 + 27, 1 + 43)
+
+
+def test_reference_table_has_exact_cis_and_published_values():
+    ref = SubgroupModel(age_data(), {"mu": MU, "tau": HN1}).reference_table()
+    row = ref.set_index("population").loc["<2"]
+    assert row["observed"] == pytest.approx(0.6)
+    assert 100 * row["cp_low"] == pytest.approx(row["published_ci_low"], abs=0.05)
+    assert 100 * row["cp_high"] == pytest.approx(row["published_ci_high"], abs=0.05)
+
+
+def _fake_fit(levels, contrasts, seed=0):
+    rng = np.random.default_rng(seed)
+    post = {"p": rng.beta(5, 8, size=(2, 100, len(levels)))}
+    coords = {"subgroup": levels}
+    dims = {"p": ["subgroup"]}
+    if contrasts:
+        post["difference"] = post["p"][..., :1] - post["p"][..., -1:]
+        coords["contrast"] = contrasts
+        dims["difference"] = ["contrast"]
+    return az.from_dict(posterior=post, coords=coords, dims=dims)
+
+
+def test_forest_plot_draws_every_fit_and_contrast():
+    from bayesblina.plots.forest import plot_subgroup_forest
+
+    model = SubgroupModel(age_data(), {"mu": MU, "tau": HN1})
+    levels = list(model.data["subgroup"])
+    fits = {"a": _fake_fit(levels, ["p(<2) - p(7-17)"]), "b": _fake_fit(levels, [], 1)}
+    fig = plot_subgroup_forest(fits, model.reference_table(), title="t",
+                               contrast_levels={"p(<2) - p(7-17)": ("<2", "7-17")})
+    rates, contrast = fig.axes
+    labels = [t.get_text() for t in rates.get_yticklabels()]
+    assert labels[0].startswith("< 2\n6/10 (60.0%)")
+    # observed + 2 fits per level; observed + 1 fit with a contrast
+    assert len(rates.containers) == 3 * 3 and len(contrast.containers) == 1
+    legend = [t.get_text() for t in fig.legends[0].get_texts()]
+    assert "observed, exact 95% CI" in legend and "a: mean, 95% CrI" in legend
+    matplotlib.pyplot.close(fig)
+
+
+# -- MCMC against the independent computations (slow) -------------------------------------
+
+_RESULTS: dict[str, object] = {}
+
+
+def spec_result(name: str):
+    """Run a packaged spec once per session (shared by the slow tests)."""
+    if name not in _RESULTS:
+        _RESULTS[name] = run_analysis(load_spec(SPECS / f"{name}.toml"))
+    return _RESULTS[name]
+
+
+def _assert_within_3_mcse(fit, exact, what):
+    """Every posterior mean (p, differences, mu, tau) against the exact table, by `mcse`."""
+    post = fit.idata.posterior
+    exact = exact.set_index(["quantity", "population"])
+    assert len(exact) > 0
+    for (quantity, pop), row in exact.iterrows():
+        var = {"p": "p", "difference": "difference", "mu": "mu", "tau": "tau"}[quantity]
+        da = post[var]
+        if quantity == "p":
+            da = da.sel(subgroup=pop)
+        elif quantity == "difference":
+            da = da.sel(contrast=pop)
+        draws = da.values
+        se = mcse(draws)
+        assert abs(draws.mean() - row["mean"]) <= 3 * se, (what, quantity, pop, draws.mean(),
+                                                           row["mean"], se)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["subgroups_age", "subgroups_marrow_blasts"])
+def test_partial_pooling_matches_the_quadrature_within_3_mcse(name):
+    result = spec_result(name)
+    assert result.passed, result.diagnostics_table()
+    for prior_set, fit in result.fits.items():
+        assert int(fit.idata.sample_stats["diverging"].sum()) == 0
+        assert set(fit.exact["quantity"]) == {"p", "difference", "mu", "tau"}
+        _assert_within_3_mcse(fit, fit.exact, (name, prior_set))
+        # and the exact table is what an independent call of the engine gives
+        model = SubgroupModel(result.model.data, result.spec.priors[prior_set])
+        post = model.quadrature()
+        np.testing.assert_allclose(fit.exact.query("quantity == 'p'")["mean"], post.p_mean())
+        assert fit.exact.query("quantity == 'tau'")["mean"].iat[0] == pytest.approx(
+            post.tau_moments()[0])
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("pooling", ["none", "complete"])
+def test_no_and_complete_pooling_match_their_conjugate_posteriors(pooling):
+    prior = {"p": {"family": "beta", "alpha": 1.5, "beta": 3.0}}
+    model = SubgroupModel(age_data(), prior, {"pooling": pooling})
+    settings = SamplerSettings(draws=1000, tune=1000, chains=4, target_accept=0.9, seed=7)
+    idata = model.fit(settings)
+    assert model.gate(idata, GateThresholds()).passed
+    exact = model.exact_table(SummarySettings())
+    dists = model.conjugate_posteriors()
+    for level, dist in dists.items():
+        draws = idata.posterior["p"].sel(subgroup=level).values
+        assert abs(draws.mean() - dist.mean()) <= 3 * mcse(draws), (pooling, level)
+        for t in (0.10, 0.275):
+            ind = (draws > t).astype(float)
+            assert abs(ind.mean() - dist.sf(t)) <= max(3 * mcse(ind), 1 / ind.size)
+    if pooling == "none":
+        row = exact.set_index("quantity").loc["difference"]
+        draws = idata.posterior["difference"].sel(contrast="p(<2) - p(7-17)").values
+        assert abs(draws.mean() - row["mean"]) <= 3 * mcse(draws)
+        ind = (draws > 0).astype(float)
+        assert abs(ind.mean() - row["P(diff>0)"]) <= 3 * mcse(ind)
+    else:
+        assert dists["<2"].mean() == pytest.approx((1.5 + 27) / (4.5 + 70))
+
+
+@pytest.mark.slow
+def test_exnex_matches_the_quadrature_within_3_mcse():
+    result = spec_result("subgroups_age_exnex")
+    assert result.passed, result.diagnostics_table()
+    for prior_set, fit in result.fits.items():
+        assert int(fit.idata.sample_stats["diverging"].sum()) == 0
+        _assert_within_3_mcse(fit, fit.exact, prior_set)
+        exact = fit.exact.set_index(["quantity", "population"])
+        summary = fit.summary.set_index(["quantity", "population"])
+        for level in result.model.data["subgroup"]:
+            draws = fit.idata.posterior["p_ex"].sel(subgroup=level).values
+            target = exact.loc[("p", level), "P(exchangeable)"]
+            assert abs(draws.mean() - target) <= 3 * mcse(draws), (prior_set, level)
+            assert summary.loc[("p", level), "P(exchangeable)"] == pytest.approx(draws.mean())
+        # the indicator draws agree with the conditional probabilities they came from
+        ex = fit.idata.posterior["exchangeable"].values
+        p_ex = fit.idata.posterior["p_ex"].values
+        assert abs(ex.mean() - p_ex.mean()) < 4 * np.sqrt(0.25 / ex.size)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ALL_SPECS)
+def test_every_packaged_subgroup_spec_passes_the_gate(name):
+    result = spec_result(name)
+    assert result.passed, result.diagnostics_table()
+    for fit in result.fits.values():
+        assert int(fit.idata.sample_stats["diverging"].sum()) == 0
+        assert fit.summary is not None and fit.exact is not None
+    summary = result.summary_table()
+    assert {"P(p>0.1)", "P(p>0.275)"} <= set(summary.columns)
+    if result.model.contrasts():
+        assert "P(diff>0)" in summary.columns
+    for title, table in result.extra_tables().items():
+        assert "PSIS-LOO" in title
+        assert {"elpd_loo", "pareto_k_over_0.7", "warning", "gate"} <= set(table.columns)
+        assert (table["gate"] == "PASSED").all()
+
+
+@pytest.mark.slow
+def test_loo_comparison_function_on_a_factor():
+    settings = SamplerSettings(draws=1000, tune=1000, chains=4, seed=3)
+    cache: dict = {}
+    table = compare_subgroup_models("region", settings, models=("none", "complete"), cache=cache)
+    assert set(table["model"]) == {"no pooling", "complete pooling"}
+    assert (table["gate"] == "PASSED").all()
+    assert (table["pareto_k_over_0.7"] >= 0).all() and table["rank"].tolist() == [0, 1]
+    assert table["elpd_loo"].notna().all() and (table["pareto_k_max"] > 0).all()
+    # a second call with the same data and settings reuses the fits
+    fits = {k: v["idata"] for k, v in cache.items()}
+    again = compare_subgroup_models("region", settings, models=("none", "complete"), cache=cache)
+    assert all(cache[k]["idata"] is fits[k] for k in fits)
+    pd.testing.assert_frame_equal(table, again)
+    # a failed fit is listed, not ranked
+    tiny = SamplerSettings(draws=20, tune=20, chains=2, seed=3)
+    failed = compare_subgroup_models("region", tiny, models=("none", "complete"))
+    assert (failed["gate"] == "FAILED").any()
+
+
+@pytest.mark.slow
+def test_report_shows_the_forest_plot(tmp_path):
+    from bayesblina.report.write import write_results
+
+    result = spec_result("subgroups_age")
+    report = write_results([result], tmp_path, {})
+    png = tmp_path / "figures" / "subgroups_age.png"
+    assert png.stat().st_size > 20_000
+    html = report.read_text(encoding="utf-8")
+    assert "Independent check: MCMC against an exact computation" in html
+    assert "PSIS-LOO" in html
