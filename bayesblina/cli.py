@@ -93,14 +93,31 @@ def _cmd_reproduce(args: argparse.Namespace) -> int:
 
 
 def _cmd_check(args: argparse.Namespace) -> int:
+    """Validate specs, their data and every prior set against its model, without fitting.
+
+    Each prior set is checked by constructing the model with it (``cls.from_spec``): a
+    prior set that does not fit the model (e.g. a prior on ``p`` for partial pooling, or
+    a Dirichlet with the wrong number of categories) is a spec error naming the file and
+    the prior set. Nothing is built or sampled.
+    """
+    from bayesblina.errors import SpecError
     from bayesblina.model import get_model_class
     from bayesblina.spec.load import discover_specs, load_specs
 
     paths = [Path(p) for p in args.specs] if args.specs else discover_specs(args.spec_dir)
     for spec in load_specs(paths):
         cls = get_model_class(spec.analysis.model, where=spec.source_path)
-        data = cls.load_data(spec.data)
-        cls.validate_data(data)
+        try:
+            cls.validate_data(cls.load_data(spec.data))
+        except SpecError as err:
+            if spec.source_path in str(err):
+                raise
+            raise SpecError(f"{spec.source_path}: {err}") from None
+        for name in spec.priors:
+            try:
+                cls.from_spec(spec, name)
+            except SpecError as err:
+                raise SpecError(f"{spec.source_path}: key 'priors.{name}': {err}") from None
         print(f"ok  {spec.source_path}: {spec.analysis.model}, {len(spec.priors)} prior set(s)")
     return 0
 

@@ -125,3 +125,34 @@ def test_failed_gate_is_reported_as_failed_and_exits_nonzero(capsys, tmp_path):
     html = (tmp_path / "report.html").read_text()
     assert "did not pass the diagnostics gate" in html
     assert "Posterior summaries" not in html
+
+
+def test_check_constructs_the_model_for_every_prior_set(capsys, tmp_path):
+    """A prior set that does not fit its model is a spec error of ``check`` (exit 2)."""
+    head = '[analysis]\nname = "{name}"\ntitle = "t"\nquestion = "q"\nmodel = "{model}"\n'
+    mismatch = tmp_path / "mismatch.toml"
+    mismatch.write_text(
+        head.format(name="mismatch", model="subgroups")
+        + '[data]\nfactor = "phase"\n[options]\npooling = "partial"\n'
+        + '[priors.good]\nmu = { family = "normal", mu = -0.85, sigma = 1.5 }\n'
+        + 'tau = { family = "half_normal", sigma = 1.0 }\n'
+        + '[priors.flat_p]\np = { family = "beta", alpha = 1, beta = 1 }\n'
+    )
+    code, out, err = run_cli(capsys, "check", str(mismatch))
+    assert code == 2
+    assert f"{mismatch}: key 'priors.flat_p': " in err
+    assert "pooling 'partial' needs priors for exactly ['mu', 'tau']" in err
+    assert "Traceback" not in err + out
+    short = tmp_path / "short.toml"
+    short.write_text(
+        head.format(name="short", model="response_categories") + "[data]\n"
+        + '[priors.six]\ntheta = { family = "dirichlet", a = [1, 1, 1, 1, 1, 1] }\n'
+    )
+    code, _, err = run_cli(capsys, "check", str(short))
+    assert code == 2
+    assert f"{short}: key 'priors.six': theta.a: the Dirichlet prior has 6" in err
+    code, out, _ = run_cli(capsys, "check", "models/subgroups_phase.toml",
+                           "models/response_categories.toml")
+    assert code == 0
+    assert "subgroups_phase.toml: subgroups, 2 prior set(s)" in out
+    assert "response_categories.toml: response_categories, 2 prior set(s)" in out
