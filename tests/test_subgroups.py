@@ -599,3 +599,114 @@ def test_report_shows_the_forest_plot(tmp_path):
     html = report.read_text(encoding="utf-8")
     assert "Independent check: MCMC against an exact computation" in html
     assert "PSIS-LOO" in html
+
+
+# -- summary.json: per subgroup and model --------------------------------------------------
+
+#: a gate every fit passes: the summary.json plumbing with a few draws
+LAX_GATE = GateThresholds(rhat_max=100.0, ess_bulk_min=0, ess_tail_min=0,
+                          max_divergences=10**6, ebfmi_min=0.0)
+
+
+def test_summary_json_of_a_fit_without_comparison():
+    """No MCMC: the levels and contrasts of one (fake) fit, its prior set's prior."""
+    spec = load_spec(SPECS / "subgroups_region.toml")
+    model = SubgroupModel.from_spec(spec, "tau_hn05")  # the model holds the last prior set
+    levels = list(model.data["subgroup"])
+    idata = _fake_fit(levels, [])
+    idata.attrs["prior_set"] = "tau_hn1"
+    out = model.summary_json(idata, spec)
+    assert set(out) == {"subgroups", "subgroup_contrasts", "subgroup_models"}
+    assert list(out["subgroups"]) == ["partial"] and out["subgroup_contrasts"] == {}
+    assert out["subgroup_models"]["partial"]["role"] == "fit"
+    assert "half_normal(sigma=1)" in out["subgroup_models"]["partial"]["prior"]
+    for j, level in enumerate(levels):
+        row = out["subgroups"]["partial"][level]
+        draws = idata.posterior["p"].values[..., j]
+        assert row["mean"] == pytest.approx(draws.mean())
+        assert row["eti_low"] == pytest.approx(np.quantile(draws, 0.025))
+        assert row["eti_high"] == pytest.approx(np.quantile(draws, 0.975))
+        assert row["ci_prob"] == 0.95
+
+
+def test_summary_entry_stores_model_keys_per_prior_set_and_null_for_failed_fits():
+    from bayesblina.diagnostics.gate import Check, GateResult
+    from bayesblina.pipeline import AnalysisResult, PriorSetFit
+    from bayesblina.report.write import summary_entry
+
+    spec = load_spec(SPECS / "subgroups_age.toml")
+    model = SubgroupModel.from_spec(spec)
+    levels = list(model.data["subgroup"])
+    passed, failed = GateResult(checks=()), GateResult(checks=(Check("rhat_max", 2.0, 1.01,
+                                                                       False),))
+    result = AnalysisResult(spec=spec, model=model)
+    result.fits["tau_hn1"] = PriorSetFit("tau_hn1", _fake_fit(levels, ["p(<2) - p(7-17)"]),
+                                         passed, 0.0, summary=pd.DataFrame())
+    result.fits["tau_hn05"] = PriorSetFit("tau_hn05", _fake_fit(levels, []), failed, 0.0)
+    entry = summary_entry(result)
+    assert entry["subgroups"]["tau_hn05"] is None
+    assert set(entry["subgroups"]["tau_hn1"]["partial"]) == set(levels)
+    contrast = entry["subgroup_contrasts"]["tau_hn1"]["partial"]["p(<2) - p(7-17)"]
+    assert {"mean", "eti_low", "eti_high", "ci_prob", "P(diff>0)"} <= set(contrast)
+
+
+@pytest.mark.slow
+def test_summary_json_covers_the_fit_and_every_comparison_model(tmp_path):
+    """EXNEX with partial, no and complete pooling compared: every model, level, prior set.
+
+    A few draws and a lax gate: this checks the plumbing, not the posterior.
+    """
+    import json
+
+    from bayesblina.io import write_json
+    from bayesblina.report.write import summary_entry
+
+    spec = load_spec(SPECS / "subgroups_age_exnex.toml").with_sampler(
+        draws=100, tune=100, chains=2, cores=1)
+    spec = spec.model_copy(update={"gate": LAX_GATE})
+    result = run_analysis(spec)
+    assert result.passed
+    write_json(tmp_path / "summary.json", {"analyses": [summary_entry(result)]})
+    entry = json.loads((tmp_path / "summary.json").read_text())["analyses"][0]
+    levels = list(result.model.data["subgroup"])
+    models = {"exnex", "partial", "none", "complete"}
+    for prior_set, fit in result.fits.items():
+        per_model = entry["subgroups"][prior_set]
+        assert set(per_model) == models
+        for rows in per_model.values():
+            assert list(rows) == levels
+            for row in rows.values():
+                assert row["ci_prob"] == 0.95
+                assert 0 <= row["eti_low"] <= row["mean"] <= row["eti_high"] <= 1
+        # the fit's numbers are those of its summary table
+        summary = fit.summary.set_index(["quantity", "population"])
+        for level in levels:
+            row = per_model["exnex"][level]
+            for col in ("mean", "eti_low", "eti_high", "P(exchangeable)"):
+                assert row[col] == pytest.approx(summary.loc[("p", level), col])
+        # complete pooling: one rate for all, and no contrast
+        assert len({r["mean"] for r in per_model["complete"].values()}) == 1
+        contrasts = entry["subgroup_contrasts"][prior_set]
+        assert set(contrasts) == models - {"complete"}
+        for rows in contrasts.values():
+            assert set(rows) == {"p(<2) - p(7-17)"}
+            assert 0 <= rows["p(<2) - p(7-17)"]["P(diff>0)"] <= 1
+        roles = {k: v["role"] for k, v in entry["subgroup_models"][prior_set].items()}
+        assert roles == {"exnex": "fit", "partial": "comparison", "none": "comparison",
+                         "complete": "comparison"}
+        tau = result.spec.priors[prior_set].tau.sigma
+        for key in ("exnex", "partial"):  # this prior set's tau prior, in both
+            assert f"half_normal(sigma={tau:g})" in entry["subgroup_models"][prior_set][key][
+                "prior"]
+    # the partial-pooling comparison takes each prior set's tau; no/complete pooling do not
+    a, b = (entry["subgroups"][k] for k in ("tau_hn1", "tau_hn05"))
+    assert a["partial"] != b["partial"]
+    assert a["none"] == b["none"] and a["complete"] == b["complete"]
+    # a comparison fit that failed the gate has null, never numbers
+    model = result.model
+    fit = result.fits["tau_hn05"]
+    model._compare_cache["none"]["gate"] = "FAILED"
+    model._remember_comparison(fit.idata, spec)
+    out = model.summary_json(fit.idata, spec)
+    assert out["subgroups"]["none"] is None and out["subgroup_contrasts"]["none"] is None
+    assert out["subgroup_models"]["none"]["gate"] == "FAILED"

@@ -8,6 +8,7 @@ from bayesblina.model.beta_binomial import BetaBinomialModel
 from bayesblina.model.blrm import BLRMModel
 from bayesblina.model.crm import CRMModel
 from bayesblina.model.exnex import ExnexModel
+from bayesblina.model.response_categories import ResponseCategoriesModel
 from bayesblina.model.subgroups import SubgroupModel
 from bayesblina.model.survival import SurvivalModel
 
@@ -19,6 +20,7 @@ MODELS: dict[str, type[BayesModel]] = {
     SurvivalModel.name: SurvivalModel,
     SubgroupModel.name: SubgroupModel,
     ExnexModel.name: ExnexModel,
+    ResponseCategoriesModel.name: ResponseCategoriesModel,
 }
 
 
@@ -46,6 +48,7 @@ __all__ = [
     "CRMModel",
     "ExnexModel",
     "PriorSetBase",
+    "ResponseCategoriesModel",
     "SubgroupModel",
     "SurvivalModel",
     "get_model_class",

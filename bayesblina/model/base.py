@@ -214,6 +214,18 @@ class BayesModel(ABC):
 
         return sample(self, settings or SamplerSettings(), provenance=provenance)
 
+    def pymc_step(self, target_accept: float) -> Any:
+        """The PyMC step method(s) of the ``pymc`` backend (called inside the model).
+
+        NUTS on every free variable by default; a model with discrete unknowns returns a
+        list of steps (see :mod:`bayesblina.model.multifactor`).
+        """
+        return pm.NUTS(target_accept=target_accept)
+
+    def initvals(self, chains: int, seed: int) -> list[dict[str, np.ndarray]] | None:
+        """Starting values per chain for the ``pymc`` backend (``None``: PyMC's own)."""
+        return None
+
     # -- results ----------------------------------------------------------------------
     @abstractmethod
     def summarise(self, idata: az.InferenceData, settings: SummarySettings) -> pd.DataFrame:
@@ -241,6 +253,17 @@ class BayesModel(ABC):
         """Further tables for the report (title -> table), e.g. sensitivity analyses.
 
         Called after a fit passed the gate, with that fit and the analysis spec.
+        """
+        return {}
+
+    def summary_json(self, idata: az.InferenceData, spec: AnalysisSpec) -> dict[str, Any]:
+        """Further ``summary.json`` content of one fit that passed the gate (empty by default).
+
+        Called by :func:`bayesblina.report.write.summary_entry` for each prior set whose
+        fit passed, after :meth:`extra_tables` ran for it. Each ``key: value`` returned is
+        stored in the analysis entry as ``entry[key][prior_set] = value`` (``null`` for the
+        prior sets whose fit failed), so the keys must be JSON-serialisable and must not be
+        those every entry has (``results``, ``status`` ...).
         """
         return {}
 

@@ -62,12 +62,21 @@ if TYPE_CHECKING:
 FACTORS = (
     "region", "marrow_blasts", "age", "previous_hsct", "previous_relapses", "refractory",
 )
+#: the study part of the 70 patients at 5/15: phase I PK expansion (13/26, derived as
+#: all 70 minus phase II) and phase II (14/44), from ``cr_by_blasts_by_phase.csv``
+PHASE_FACTOR = "phase"
+#: the levels of the phase factor: population in ``cr_by_blasts_by_phase.csv`` -> label
+PHASE_LEVELS = {"pk_expansion": "phase I PK expansion", "phase_2": "phase II"}
+#: every factor a spec may name: Fig 2's and the study phase
+ALL_FACTORS = (*FACTORS, PHASE_FACTOR)
 #: the differences the paper discusses, (level a, level b) for p(a) - p(b), per factor
 DEFAULT_CONTRASTS: dict[str, list[tuple[str, str]]] = {
     "marrow_blasts": [("<50%", ">=50%")],
     # the Discussion contrasts 48% (not refractory) with 30% (refractory): no minus yes
     "refractory": [("no", "yes")],
     "age": [("<2", "7-17")],
+    # phase I expansion minus phase II (13/26 = 50% against 14/44 = 32%)
+    PHASE_FACTOR: [("pk_expansion", "phase_2")],
 }
 #: how the factors read in titles
 FACTOR_NAMES = {
@@ -122,10 +131,16 @@ class SubgroupRow(BaseModel):
 class SubgroupData(BaseModel):
     """``[data]``: one factor of Fig 2 (packaged), or inline rows (one per level).
 
+    ``factor = "phase"`` is the study part instead of a Fig 2 factor: phase I PK expansion
+    (13/26, derived: all 70 at 5/15 minus phase II) and phase II (14/44), read from
+    ``cr_by_blasts_by_phase.csv`` (:func:`bayesblina.data.load_cr_by_blasts`).
+
     ``file`` reads a Fig 2-style CSV instead of the packaged one (checked by
     :func:`bayesblina.data.load_subgroups`: the levels of every factor must add up to the
-    population). Inline rows may name the analysed population (``population_n`` patients,
-    ``population_x`` CRs) that their levels must add up to.
+    population); for ``factor = "phase"`` a CSV like ``cr_by_blasts_by_phase.csv``, whose
+    phases must add up to its ``all_5_15`` row. Inline rows may name the analysed
+    population (``population_n`` patients, ``population_x`` CRs) that their levels must
+    add up to.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -139,8 +154,8 @@ class SubgroupData(BaseModel):
     @field_validator("factor")
     @classmethod
     def _known_factor(cls, value: str | None) -> str | None:
-        if value is not None and value not in FACTORS:
-            raise ValueError(f"unknown factor {value!r}; allowed: {list(FACTORS)}")
+        if value is not None and value not in ALL_FACTORS:
+            raise ValueError(f"unknown factor {value!r}; allowed: {list(ALL_FACTORS)}")
         return value
 
     @model_validator(mode="after")
@@ -204,6 +219,73 @@ class SubgroupPriors(PriorSetBase):
     def parameter_priors(self) -> dict[str, Any]:
         """The priors that are set (the pooling decides which are needed)."""
         return {k: v for k, v in super().parameter_priors().items() if v is not None}
+
+
+def load_phase_levels(path: str | None = None) -> pd.DataFrame:
+    """CR within two cycles by study part among the 70 patients at 5/15 (``factor = "phase"``).
+
+    The rows ``pk_expansion``/``all`` (13/26; derived in the file as all 70 minus phase
+    II) and ``phase_2``/``all`` (14/44) of ``cr_by_blasts_by_phase.csv``
+    (:func:`bayesblina.data.load_cr_by_blasts`), checked against the file's
+    ``all_5_15``/``all`` row. Phase II's published 32% (exact 95% CI 19 to 48; Table 2)
+    is attached when the counts are Table 2's; the expansion has no published CI.
+
+    Parameters
+    ----------
+    path : str, optional
+        A CSV like ``cr_by_blasts_by_phase.csv`` instead of the packaged one.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``factor`` (``"phase"``), ``order``, ``level`` (``pk_expansion``,
+        ``phase_2``), ``label``, ``cr``, ``n``, ``published_pct``, ``published_ci_low``,
+        ``published_ci_high``, ``source``.
+
+    Raises
+    ------
+    DataError
+        If the file is malformed (see :func:`~bayesblina.data.load_cr_by_blasts`), lacks
+        one of the three rows, or the two phases do not add up to ``all_5_15`` in
+        patients and CRs.
+    """
+    from bayesblina.data import DATA_FILES, data_file, load_cr_by_blasts, load_table2_proportions
+
+    where = path if path is not None else data_file(DATA_FILES["cr_by_blasts"])
+    table = load_cr_by_blasts(path)
+    rows = table[table["blasts"] == "all"].set_index("population")
+    needed = [*PHASE_LEVELS, "all_5_15"]
+    missing = [p for p in needed if p not in rows.index]
+    if missing:
+        raise DataError(
+            f"{where}: no row with blasts 'all' for population(s) {missing}: the phase factor "
+            f"needs {needed} (the two phases and the population they must add up to)"
+        )
+    n_sum = int(sum(rows.at[p, "n"] for p in PHASE_LEVELS))
+    x_sum = int(sum(rows.at[p, "cr"] for p in PHASE_LEVELS))
+    total_n, total_x = int(rows.at["all_5_15", "n"]), int(rows.at["all_5_15", "cr"])
+    if (n_sum, x_sum) != (total_n, total_x):
+        raise DataError(
+            f"{where}: the phases {list(PHASE_LEVELS)} add up to {n_sum} patients and {x_sum} "
+            f"CRs, but all_5_15 has {total_n} patients and {total_x} CRs: the levels of a "
+            "factor must add up to the analysed population"
+        )
+    published = load_table2_proportions().set_index(["population", "quantity"])
+    out = []
+    for order, (level, label) in enumerate(PHASE_LEVELS.items(), start=1):
+        x, n = int(rows.at[level, "cr"]), int(rows.at[level, "n"])
+        pct = lo = hi = np.nan
+        if (level, "cr") in published.index:
+            ref = published.loc[(level, "cr")]
+            if (int(ref["x"]), int(ref["n"])) == (x, n):  # Table 2's counts: its CI applies
+                pct, lo, hi = (float(ref[c]) for c in ("published_pct", "published_ci_low",
+                                                       "published_ci_high"))
+        out.append({
+            "factor": PHASE_FACTOR, "order": order, "level": level, "label": label,
+            "cr": x, "n": n, "published_pct": pct, "published_ci_low": lo,
+            "published_ci_high": hi, "source": str(rows.at[level, "source"]),
+        })
+    return pd.DataFrame(out)
 
 
 # --------------------------------------------------------------------------------------
@@ -586,7 +668,7 @@ class SubgroupModel(BayesModel):
     # -- data -------------------------------------------------------------------------
     @classmethod
     def load_data(cls, data_spec: Any) -> pd.DataFrame:
-        """The levels of one Fig 2 factor (or the inline rows).
+        """The levels of one Fig 2 factor or of the study phase (or the inline rows).
 
         Returns
         -------
@@ -605,7 +687,10 @@ class SubgroupModel(BayesModel):
             return df
         from bayesblina.data import load_subgroups
 
-        table = load_subgroups(data_spec.file)
+        if data_spec.factor == PHASE_FACTOR:
+            table = load_phase_levels(data_spec.file)
+        else:
+            table = load_subgroups(data_spec.file)
         rows = table[table["factor"] == data_spec.factor]
         if rows.empty:
             allowed = sorted(set(table["factor"]) - {"all"})
@@ -926,6 +1011,7 @@ class SubgroupModel(BayesModel):
             this=(f"{self._short()} (this fit)", self, idata), cache=self._compare_cache,
             exnex_weight=getattr(self.options, "weight", 0.5), contrasts=self._contrasts,
         )
+        self._remember_comparison(idata, spec)
         return {"Model comparison by PSIS-LOO (leave one subgroup out)": table}
 
     def _alternative_priors(self) -> dict[str, dict[str, Any]]:
@@ -937,6 +1023,111 @@ class SubgroupModel(BayesModel):
                 if param in given:
                     out[key][param] = given[param].model_dump()
         return out
+
+    # -- summary.json -----------------------------------------------------------------
+    def summary_json(self, idata: az.InferenceData, spec: AnalysisSpec) -> dict[str, Any]:
+        """Posterior mean and equal-tailed interval per level, for this fit and its comparisons.
+
+        Returns the keys ``subgroups``, ``subgroup_contrasts`` and ``subgroup_models``,
+        each ``{model: ...}`` with ``model`` the pooling (``partial``, ``none``,
+        ``complete``, ``exnex``) of this fit and of each model of the LOO comparison
+        (``options.compare``) fitted with it by :meth:`extra_tables`;
+        :func:`bayesblina.report.write.summary_entry` stores them per prior set:
+
+        * ``subgroups[prior_set][model][level]``: ``mean``, ``eti_low``, ``eti_high``,
+          ``ci_prob`` (and ``P(exchangeable)`` for EXNEX) of the level's CR rate; ``null``
+          for a comparison fit that failed the gate;
+        * ``subgroup_contrasts[prior_set][model][contrast]``: the same for each contrast
+          ``"p(a) - p(b)"``, with ``P(diff>0)`` (models with contrasts only);
+        * ``subgroup_models[prior_set][model]``: ``role`` (``"fit"`` or ``"comparison"``),
+          ``gate`` (``PASSED``/``FAILED``) and ``prior`` (the priors, as text).
+        """
+        ci_prob = float(spec.summary.ci_prob)
+        levels, contrasts = _level_summaries(idata, ci_prob)
+        # the prior set of this fit (the model holds the last one set)
+        prior_set = spec.priors.get(str(idata.attrs.get("prior_set")), self.prior)
+        prior = {k: v.model_dump() for k, v in prior_set.parameter_priors().items()}
+        out: dict[str, dict[str, Any]] = {
+            "subgroups": {self.pooling: levels},
+            "subgroup_contrasts": {self.pooling: contrasts} if contrasts else {},
+            "subgroup_models": {
+                self.pooling: {"role": "fit", "gate": "PASSED", "prior": _prior_text(prior)}
+            },
+        }
+        remembered = self._comparison_store().get(id(idata))
+        if remembered is not None and remembered[0]() is idata:
+            for key, comp in remembered[1].items():
+                out["subgroups"][key] = comp["levels"]
+                if key != "complete" and self._contrasts:  # complete pooling: none
+                    out["subgroup_contrasts"][key] = comp["contrasts"]
+                out["subgroup_models"][key] = {"role": "comparison", "gate": comp["gate"],
+                                               "prior": comp["prior"]}
+        return out
+
+    def _comparison_store(self) -> dict[int, tuple[Any, dict[str, dict[str, Any]]]]:
+        """Summaries of the comparison fits made with each fit, by ``id`` of the fit."""
+        store = getattr(self, "_comparison_summaries", None)
+        if store is None:
+            store = self._comparison_summaries = {}
+        return store
+
+    def _remember_comparison(self, idata: az.InferenceData, spec: AnalysisSpec) -> None:
+        """Keep the summaries of the comparison fits just made beside this fit.
+
+        The fits themselves stay in the cache only until the next prior set replaces
+        them (the comparison models take this prior set's μ and τ), so their summaries
+        are taken now, for :meth:`summary_json`.
+        """
+        import weakref
+
+        comps = {
+            key: self._summarise_comparison(key, float(spec.summary.ci_prob))
+            for key in self.options.compare
+            if key != self.pooling and key in self._compare_cache
+        }
+        store = self._comparison_store()
+        for k in [k for k, (ref, _) in store.items() if ref() is None]:
+            del store[k]
+        store[id(idata)] = (weakref.ref(idata), comps)
+
+    def _summarise_comparison(self, key: str, ci_prob: float) -> dict[str, Any]:
+        """Summaries of comparison model ``key`` as fitted for the current prior set."""
+        entry = self._compare_cache[key]
+        passed = entry["gate"] == "PASSED"
+        levels, contrasts = (_level_summaries(entry["idata"], ci_prob) if passed
+                             else (None, None))
+        return {"levels": levels, "contrasts": contrasts, "gate": entry["gate"],
+                "prior": _prior_text(self._alternative_priors()[key])}
+
+
+def _level_summaries(
+    idata: az.InferenceData, ci_prob: float
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Mean and equal-tailed interval of ``p`` per level and of ``difference`` per contrast.
+
+    The same numbers as :func:`bayesblina.summaries.posterior.summarise_draws` (``mean``,
+    ``eti_low``, ``eti_high``), as plain dicts for ``summary.json``.
+    """
+    post = idata.posterior
+    q = [(1 - ci_prob) / 2, 1 - (1 - ci_prob) / 2]
+
+    def one(draws: np.ndarray) -> dict[str, float]:
+        lo, hi = np.quantile(draws, q)
+        return {"mean": float(draws.mean()), "eti_low": float(lo), "eti_high": float(hi),
+                "ci_prob": ci_prob}
+
+    levels: dict[str, Any] = {}
+    for level in post["p"].coords["subgroup"].values:
+        row = one(post["p"].sel(subgroup=level).values)
+        if "p_ex" in post:
+            row["P(exchangeable)"] = float(post["p_ex"].sel(subgroup=level).mean())
+        levels[str(level)] = row
+    contrasts: dict[str, Any] = {}
+    if "difference" in post:
+        for label in post["difference"].coords["contrast"].values:
+            d = post["difference"].sel(contrast=label).values
+            contrasts[str(label)] = {**one(d), "P(diff>0)": float((d > 0).mean())}
+    return levels, contrasts
 
 
 # --------------------------------------------------------------------------------------

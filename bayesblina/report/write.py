@@ -29,6 +29,22 @@ def summary_entry(result: AnalysisResult) -> dict[str, Any]:
     ``results[prior_set][element]`` holds the posterior quantities by name (``mean``,
     ``median``, ``eti_low``/``eti_high``, ``hdi_low``/``hdi_high``, ``P(p>t)``) for fits
     that passed the gate; a fit that failed has ``null`` there, never numbers.
+
+    A model may add keys of its own (:meth:`~bayesblina.model.base.BayesModel.summary_json`),
+    each as ``entry[key][prior_set]`` (``null`` for a fit that failed; the key is absent
+    when no fit passed). The subgroup models
+    (:meth:`~bayesblina.model.subgroups.SubgroupModel.summary_json`) add, for the fit and
+    for each model of its LOO comparison (``model`` one of ``partial``, ``none``,
+    ``complete``, ``exnex``):
+
+    * ``subgroups[prior_set][model][level]``: ``mean``, ``eti_low``, ``eti_high`` and
+      ``ci_prob`` (the mass of the equal-tailed interval, ``[summary] ci_prob``) of the
+      level's CR rate, plus ``P(exchangeable)`` for EXNEX; ``null`` for a comparison fit
+      that failed the gate;
+    * ``subgroup_contrasts[prior_set][model][contrast]``: the same for each contrast
+      ``"p(a) - p(b)"``, plus ``P(diff>0)`` (models with contrasts only);
+    * ``subgroup_models[prior_set][model]``: ``role`` (``"fit"`` or ``"comparison"``),
+      ``gate`` and ``prior`` of each model.
     """
     summary = result.summary_table()
     results: dict[str, Any] = {}
@@ -42,7 +58,7 @@ def summary_entry(result: AnalysisResult) -> dict[str, Any]:
             _key(r, keys): {k: v for k, v in r.items() if k not in ("prior_set", *keys)}
             for r in rows.to_dict(orient="records")
         }
-    return {
+    entry: dict[str, Any] = {
         "name": result.spec.name,
         "title": result.spec.analysis.title,
         "model": result.spec.analysis.model,
@@ -54,6 +70,16 @@ def summary_entry(result: AnalysisResult) -> dict[str, Any]:
         "results": results,
         "decisions": {name: fit.decision for name, fit in result.fits.items() if fit.gate.passed},
     }
+    extra: dict[str, dict[str, Any]] = {}
+    for name, fit in result.fits.items():
+        if fit.gate.passed:
+            for key, value in result.model.summary_json(fit.idata, result.spec).items():
+                extra.setdefault(key, {})[name] = value
+    for key, per_set in extra.items():
+        if key in entry:
+            raise ValueError(f"summary_json key {key!r} would replace a summary.json key")
+        entry[key] = {name: per_set.get(name) for name in result.fits}
+    return entry
 
 
 def element_keys(table: pd.DataFrame) -> list[str]:

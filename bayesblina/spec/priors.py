@@ -170,6 +170,26 @@ class BivariateNormalPrior(_Prior):
         return [[s1 * s1, r * s1 * s2], [r * s1 * s2, s2 * s2]]
 
 
+class DirichletPrior(_Prior):
+    """Dirichlet(a) on the probabilities of K categories that add up to one.
+
+    ``a`` lists one concentration per category (every one > 0), in the order of the
+    model's categories; the model checks that there are as many as it has categories.
+    Dirichlet(1, ..., 1) is uniform on the simplex; the posterior after multinomial counts
+    ``x`` is Dirichlet(a + x) (conjugate).
+    """
+
+    family: Literal["dirichlet"]
+    a: Annotated[list[Positive], Field(min_length=2)]
+    support: ClassVar[str] = "simplex"
+    pymc_class: ClassVar[str] = "Dirichlet"
+
+    @property
+    def ess(self) -> float:
+        """Prior effective sample size: the sum of the concentrations."""
+        return float(sum(self.a))
+
+
 Prior = Annotated[
     BetaPrior
     | NormalPrior
@@ -179,7 +199,8 @@ Prior = Annotated[
     | ExponentialPrior
     | LogNormalPrior
     | UniformPrior
-    | BivariateNormalPrior,
+    | BivariateNormalPrior
+    | DirichletPrior,
     Field(discriminator="family"),
 ]
 
@@ -194,4 +215,5 @@ FAMILIES: dict[str, type[_Prior]] = {
     "lognormal": LogNormalPrior,
     "uniform": UniformPrior,
     "bivariate_normal": BivariateNormalPrior,
+    "dirichlet": DirichletPrior,
 }
