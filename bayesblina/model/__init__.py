@@ -8,6 +8,7 @@ from bayesblina.model.beta_binomial import BetaBinomialModel
 from bayesblina.model.blrm import BLRMModel
 from bayesblina.model.crm import CRMModel
 from bayesblina.model.exnex import ExnexModel
+from bayesblina.model.multifactor import MultifactorModel
 from bayesblina.model.response_categories import ResponseCategoriesModel
 from bayesblina.model.subgroups import SubgroupModel
 from bayesblina.model.survival import SurvivalModel
@@ -20,6 +21,7 @@ MODELS: dict[str, type[BayesModel]] = {
     SurvivalModel.name: SurvivalModel,
     SubgroupModel.name: SubgroupModel,
     ExnexModel.name: ExnexModel,
+    MultifactorModel.name: MultifactorModel,
     ResponseCategoriesModel.name: ResponseCategoriesModel,
 }
 
@@ -47,6 +49,7 @@ __all__ = [
     "BetaBinomialModel",
     "CRMModel",
     "ExnexModel",
+    "MultifactorModel",
     "PriorSetBase",
     "ResponseCategoriesModel",
     "SubgroupModel",

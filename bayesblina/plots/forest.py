@@ -37,6 +37,7 @@ def plot_subgroup_forest(
     title: str | None = None,
     ci_prob: float = 0.95,
     contrast_levels: dict[str, tuple[str, str]] | None = None,
+    pooled: tuple[int, int] | None = None,
 ) -> Figure:
     """CR rate per level: observed with exact CI, then each fit's posterior mean and interval.
 
@@ -56,6 +57,9 @@ def plot_subgroup_forest(
         Mass of the posterior equal-tailed intervals.
     contrast_levels : dict of str to (str, str), optional
         The levels (a, b) of each contrast label, to draw the observed difference.
+    pooled : (int, int), optional
+        CRs and patients of the whole population (default: the sum over the levels, right
+        when the levels partition one population).
 
     Returns
     -------
@@ -81,7 +85,7 @@ def plot_subgroup_forest(
     labels = [f"{r['label']}\n{int(r['x'])}/{int(r['n'])} ({100 * r['observed']:.1f}%)"
               for _, r in reference.iterrows()]
     tops = _blocks(ax, labels, rows, gap)
-    total_x, total_n = int(reference["x"].sum()), int(reference["n"].sum())
+    total_x, total_n = pooled or (int(reference["x"].sum()), int(reference["n"].sum()))
     ax.axvline(100 * total_x / total_n, ls="--", lw=0.9, color="0.4",
                label=f"all levels pooled: {total_x}/{total_n} ({100 * total_x / total_n:.1f}%)")
     for top, (_, r) in zip(tops, reference.iterrows(), strict=True):
@@ -138,4 +142,52 @@ def plot_subgroup_forest(
         fig.suptitle(title, fontsize=12)
     fig.subplots_adjust(left=0.17 if not contrasts else 0.11, right=0.97,
                         top=1 - 0.75 / fig.get_figheight(), bottom=bottom + 0.06)
+    return fig
+
+
+def multifactor_forest(model: object, results: dict[str, az.InferenceData]) -> Figure:
+    """Forest plot of the several-factors model: raw margins beside standardised rates.
+
+    Each factor level shows its Fig 2 margin with the exact CI, then each prior set's
+    standardised (adjusted) CR rate; the contrast panel shows the standardised differences
+    with P(difference > 0) beside the raw difference.
+
+    Parameters
+    ----------
+    model : MultifactorModel
+        The model (its raw margins and contrasts label the plot).
+    results : dict of str to InferenceData
+        Fits by prior set.
+    """
+    import arviz as az_
+    import pandas as pd_
+    from scipy import stats
+
+    from bayesblina.model.multifactor import contrast_name, term_label
+
+    short = {"marrow_blasts": "blasts", "previous_hsct": "prior HSCT",
+             "previous_relapses": "prior relapses", "phase": "part"}
+    rows = []
+    for label, (x, n) in model.raw_margins().items():  # type: ignore[attr-defined]
+        lo = stats.beta.ppf(0.025, x, n - x + 1) if x > 0 else 0.0
+        hi = stats.beta.ppf(0.975, x + 1, n - x) if x < n else 1.0
+        factor, level = label.split("=", 1)
+        rows.append({"population": label, "label": f"{short.get(factor, factor)} {level}",
+                     "x": x, "n": n,
+                     "observed": x / n if n else np.nan, "cp_low": lo, "cp_high": hi})
+    reference = pd_.DataFrame(rows)
+    renamed = {
+        name: az_.InferenceData(posterior=idata.posterior[
+            ["standardised_rate", "standardised_difference"]
+        ].rename({"standardised_rate": "p", "standardised_difference": "difference"}))
+        for name, idata in results.items()
+    }
+    levels = {contrast_name(f, a, b): (term_label(f, a), term_label(f, b))
+              for f, a, b in model.contrasts()}  # type: ignore[attr-defined]
+    pts = model.margins.patients  # type: ignore[attr-defined]
+    fig = plot_subgroup_forest(
+        renamed, reference, contrast_levels=levels,
+        pooled=(int(pts["cr"].sum()), len(pts)),
+        title="CR by factor, adjusted for the others (standardised rates) beside the raw margins",
+    )
     return fig

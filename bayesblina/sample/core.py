@@ -72,8 +72,9 @@ def _sample_pymc(model: BayesModel, values: dict[str, Any], s: SamplerSettings) 
         pm.set_data(values, coords=model.coords())
         step = model.compiled.get(key)
         if step is None:
-            step = model.compiled[key] = pm.NUTS(target_accept=s.target_accept)
+            step = model.compiled[key] = model.pymc_step(s.target_accept)
         return pm.sample(
+            initvals=model.initvals(s.chains, s.seed),
             draws=s.draws,
             tune=s.tune,
             chains=s.chains,

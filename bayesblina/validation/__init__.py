@@ -1,0 +1,1 @@
+"""Simulation validation of models whose correctness has no closed-form check."""
