@@ -4,9 +4,13 @@ Runs simulation-based calibration (200 replications: truths from the prior of th
 first prior set, 70 simulated patients, only the published margins kept, fitted) and the
 fixed-truth study (4 truths x 25 replications), and writes
 
-* ``docs/analyses/validation/multifactor_sbc.csv`` (one row per replication and contrast),
-* ``docs/analyses/validation/multifactor_sbc_checks.csv`` (coverage, chi-square per contrast),
-* ``docs/analyses/validation/multifactor_fixed_truth.csv``.
+* ``bayesblina/validation/results/multifactor_sbc.csv`` (one row per replication and
+  contrast),
+* ``bayesblina/validation/results/multifactor_sbc_checks.csv`` (coverage, chi-square per
+  contrast),
+* ``bayesblina/validation/results/multifactor_fixed_truth.csv``,
+
+packaged with bayesblina: the report and the docs page ``subgroups_multifactor`` show them.
 
 Usage: ``python scripts/validate_multifactor.py [--reps 200] [--fixed-reps 25] [--workers 2]``
 (about 40 minutes on 2 cores). Same seed, identical tables.
@@ -25,7 +29,7 @@ from bayesblina.spec.schema import SamplerSettings
 from bayesblina.validation.multifactor import fixed_truth, sbc, sbc_checks
 
 ROOT = Path(__file__).resolve().parents[1]
-OUT = ROOT / "docs" / "analyses" / "validation"
+OUT = ROOT / "bayesblina" / "validation" / "results"
 
 
 def main() -> None:

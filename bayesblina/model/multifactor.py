@@ -55,7 +55,12 @@ if TYPE_CHECKING:
     import arviz as az
     from matplotlib.figure import Figure
 
-    from bayesblina.spec.schema import AnalysisSpec, SummarySettings
+    from bayesblina.spec.schema import (
+        AnalysisSpec,
+        GateThresholds,
+        SamplerSettings,
+        SummarySettings,
+    )
 
 KNOWN_FACTORS = ("marrow_blasts", "phase")
 #: adjusted contrasts reported per factor: (level a, level b) for beta[a] - beta[b]
@@ -439,12 +444,59 @@ class MultifactorModel(BayesModel):
                     out[term_label(f, lv)] = (x, n_)
         return out
 
-    def adjustment_table(self, idata: az.InferenceData, ci_prob: float = 0.95) -> pd.DataFrame:
+    def unadjusted_log_odds_ratios(
+        self, settings: SamplerSettings | None = None, gate: GateThresholds | None = None
+    ) -> dict[str, np.ndarray | None]:
+        """Posterior draws of each contrast's log OR from its factor alone (no adjustment).
+
+        The single-factor partial-pooling model (:class:`~bayesblina.model.subgroups.
+        SubgroupModel`, ``logit p_l = mu + tau z_l``) on the factor's margins, with this
+        model's prior set: the same shrinkage, no other factor. A fit that fails the gate
+        gives ``None`` (never numbers).
+        """
+        from bayesblina.model.subgroups import SubgroupModel
+        from bayesblina.spec.schema import GateThresholds, SamplerSettings
+
+        # as the single-factor specs: 4 x 2000 draws at target_accept 0.99 (models/subgroups_*)
+        settings = settings or SamplerSettings(draws=2000, tune=1000, chains=4, cores=1,
+                                               target_accept=0.99, seed=20161003)
+        gate = gate or GateThresholds()
+        raw = self.raw_margins()
+        cache = self.__dict__.setdefault("_unadjusted_models", {})
+        out: dict[str, np.ndarray | None] = {}
+        for f in dict.fromkeys(f for f, _, _ in self.contrasts()):
+            rows = pd.DataFrame([{"subgroup": lv, "x": raw[term_label(f, lv)][0],
+                                  "n": raw[term_label(f, lv)][1]} for lv in LEVELS[f]])
+            pairs = [[a, b] for g, a, b in self.contrasts() if g == f]
+            model = cache.get(f)
+            if model is None:
+                model = cache[f] = SubgroupModel(
+                    rows, self.prior.model_dump(exclude={"description"}),
+                    {"pooling": "partial", "contrasts": pairs})
+            else:
+                model.set_data(rows).set_prior(self.prior.model_dump(exclude={"description"}))
+            idata = model.fit(settings)
+            ok = model.gate(idata, gate).passed
+            logit = np.log(idata.posterior["p"]) - np.log1p(-idata.posterior["p"])
+            for a, b in pairs:
+                d = (logit.sel(subgroup=a) - logit.sel(subgroup=b)).values.ravel()
+                out[contrast_name(f, a, b)] = d if ok else None
+        return out
+
+    def adjustment_table(
+        self,
+        idata: az.InferenceData,
+        ci_prob: float = 0.95,
+        unadjusted: dict[str, np.ndarray | None] | None = None,
+    ) -> pd.DataFrame:
         """Each contrast raw (Fig 2 margins) beside adjusted: how much survives adjustment.
 
         ``crude_log_or`` is the empirical log odds ratio of the two subgroups' margins (0.5
-        added to each cell when one is zero); ``share_surviving`` is the posterior mean
-        adjusted log odds ratio divided by it.
+        added to each cell when one is zero). With ``unadjusted`` (draws from
+        :meth:`unadjusted_log_odds_ratios`), ``unadjusted_log_or`` is the factor-alone
+        posterior mean under the same prior (shrinkage, no adjustment) and
+        ``share_surviving`` the adjusted posterior mean divided by it: the part of the
+        (shrunk) difference that adjustment for the other factors leaves.
         """
         raw = self.raw_margins()
         post = idata.posterior
@@ -459,7 +511,7 @@ class MultifactorModel(BayesModel):
             crude = float(np.log(cells[0] / cells[1]) - np.log(cells[2] / cells[3]))
             lor = post["log_odds_ratio"].sel(contrast=name).values.ravel()
             sdiff = post["standardised_difference"].sel(contrast=name).values.ravel()
-            rows.append({
+            row = {
                 "contrast": name,
                 "raw_difference": xa / na - xb / nb,
                 "standardised_difference": float(sdiff.mean()),
@@ -468,8 +520,15 @@ class MultifactorModel(BayesModel):
                 "adjusted_low": float(np.quantile(lor, lo)),
                 "adjusted_high": float(np.quantile(lor, hi)),
                 "P(adjusted>0)": float((lor > 0).mean()),
-                "share_surviving": float(lor.mean() / crude) if abs(crude) > 1e-12 else np.nan,
-            })
+            }
+            if unadjusted is not None:
+                u = unadjusted.get(name)
+                row["unadjusted_log_or"] = float(u.mean()) if u is not None else np.nan
+                row["share_surviving"] = (
+                    float(lor.mean() / u.mean()) if u is not None and abs(u.mean()) > 1e-9
+                    else np.nan
+                )
+            rows.append(row)
         return pd.DataFrame(rows)
 
     def imputed_tables(self, idata: az.InferenceData) -> pd.DataFrame:
@@ -499,11 +558,22 @@ class MultifactorModel(BayesModel):
 
     def extra_tables(self, idata: az.InferenceData, spec: AnalysisSpec) -> dict[str, pd.DataFrame]:
         """How much of each raw difference survives adjustment; the imputed cross-tables."""
-        return {
-            "Raw vs adjusted contrasts": self.adjustment_table(idata, spec.summary.ci_prob),
+        from bayesblina.validation.multifactor import load_results
+
+        unadjusted = self.unadjusted_log_odds_ratios(gate=spec.gate)
+        out = {
+            "Raw vs adjusted contrasts": self.adjustment_table(idata, spec.summary.ci_prob,
+                                                               unadjusted),
             "Imputed cross-tables (posterior mean counts, 95% interval)":
                 self.imputed_tables(idata),
         }
+        # the simulation validation of this model (scripts/validate_multifactor.py)
+        checks, fixed = load_results("sbc_checks"), load_results("fixed_truth")
+        if checks is not None:
+            out["Simulation-based calibration (90% coverage, rank uniformity)"] = checks
+        if fixed is not None:
+            out["Fixed truths: bias, coverage, posterior/prior SD"] = fixed
+        return out
 
     def summary_json(self, idata: az.InferenceData, spec: AnalysisSpec) -> dict[str, Any]:
         """Per prior set: standardised rates and adjusted log odds ratios, keyed by name.

@@ -22,6 +22,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -34,6 +35,17 @@ from bayesblina.model.subgroups import scipy_prior
 from bayesblina.spec.schema import SamplerSettings
 
 PHASE_SIZES = {"pk_expansion": 26, "phase_2": 44}
+#: where ``scripts/validate_multifactor.py`` writes its tables (packaged with bayesblina)
+RESULTS = Path(__file__).resolve().parent / "results"
+
+
+def load_results(name: str) -> pd.DataFrame | None:
+    """A table of the full validation run (``sbc``, ``sbc_checks``, ``fixed_truth``).
+
+    Returns ``None`` when the study has not been run in this installation.
+    """
+    path = RESULTS / f"multifactor_{name}.csv"
+    return pd.read_csv(path) if path.exists() else None
 
 
 @dataclass(frozen=True)
