@@ -156,3 +156,36 @@ def test_check_constructs_the_model_for_every_prior_set(capsys, tmp_path):
     assert code == 0
     assert "subgroups_phase.toml: subgroups, 2 prior set(s)" in out
     assert "response_categories.toml: response_categories, 2 prior set(s)" in out
+
+
+def test_published_percentage_without_ci_is_shown_without_nan():
+    """The report's 'published % (95% CI)' column: no "(nan–nan)" where no CI is printed."""
+    from types import SimpleNamespace
+
+    import pandas as pd
+
+    from bayesblina.model.response_categories import ResponseCategoriesModel
+    from bayesblina.report.html import published_cell, side_by_side
+    from bayesblina.spec.load import load_spec
+
+    assert published_cell({"published_pct": 39.0, "published_ci_low": 27.0,
+                           "published_ci_high": 51.0}) == "39 (27–51)"
+    assert published_cell({"published_pct": 6.0, "published_ci_low": float("nan"),
+                           "published_ci_high": float("nan")}) == "6"
+    assert published_cell({"published_pct": float("nan")}) == "–"
+    assert published_cell({}) == "–"
+
+    spec = load_spec("models/response_categories.toml")
+    ref = ResponseCategoriesModel.from_spec(spec).reference_table()
+    summary = pd.DataFrame({"prior_set": "flat", "population": ref["population"],
+                            "mean": 0.3, "eti_low": 0.2, "eti_high": 0.4})
+    result = SimpleNamespace(model=SimpleNamespace(reference_table=lambda: ref),
+                             summary_table=lambda: summary)
+    cells = side_by_side(result).set_index("population")["published % (95% CI)"]
+    assert not cells.str.contains("nan").any()
+    assert cells["P(CR)"] == "39 (27–51)"
+    pct = ref.set_index("population")["published_pct"]
+    no_ci = ref.set_index("population")["published_ci_low"].isna() & pct.notna()
+    assert no_ci.any()  # Table 2 prints category percentages without CIs
+    for population in no_ci[no_ci].index:
+        assert cells[population] == f"{pct[population]:g}"

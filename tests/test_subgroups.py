@@ -710,3 +710,61 @@ def test_summary_json_covers_the_fit_and_every_comparison_model(tmp_path):
     out = model.summary_json(fit.idata, spec)
     assert out["subgroups"]["none"] is None and out["subgroup_contrasts"]["none"] is None
     assert out["subgroup_models"]["none"]["gate"] == "FAILED"
+
+
+def test_forest_plot_shows_the_comparison_fits_of_every_prior_set():
+    """No MCMC: fake fits. Partial pooling, refitted with each prior set's mu and tau, is
+    drawn once per prior set; no and complete pooling, fitted once for all, once."""
+    spec = load_spec(SPECS / "subgroups_age_exnex.toml")
+    model = ExnexModel.from_spec(spec)
+    levels = list(model.data["subgroup"])
+    contrast = ["p(<2) - p(7-17)"]
+    shared = {key: {"gate": "PASSED", "idata": _fake_fit(levels, contrast if key == "none"
+                                                         else [], 10 + i)}
+              for i, key in enumerate(("none", "complete"))}
+    fits = {}
+    for j, (name, prior) in enumerate(spec.priors.items()):  # as run_analysis does
+        model.set_prior(prior)
+        fits[name] = _fake_fit(levels, contrast, j)
+        model._compare_cache.clear()
+        model._compare_cache.update(shared)
+        model._compare_cache["partial"] = {"gate": "PASSED",
+                                           "idata": _fake_fit(levels, contrast, 20 + j)}
+        model._remember_comparison(fits[name], spec)
+    assert len(spec.priors) == 2
+    comparisons = model.comparison_fits(fits)
+    fig = model.plot(fits)
+    legend = [t.get_text() for t in fig.legends[0].get_texts()]
+    matplotlib.pyplot.close(fig)
+    for name in spec.priors:
+        assert f"{name} (EXNEX): mean, 95% CrI" in legend
+        (label,) = [t for t in legend if t.startswith(f"partial pooling ({name}: ")]
+        tau = spec.priors[name].tau.sigma
+        assert f"tau ~ half_normal(sigma={tau:g})" in label
+        (idata,) = [v for k, v in comparisons.items() if k.startswith(f"partial pooling ({name}")]
+        assert idata is model._comparison_store()[id(fits[name])][1]["partial"]["idata"]
+    for key in ("no pooling", "complete pooling"):
+        assert len([t for t in legend if t.startswith(f"{key} (p ~ beta(")]) == 1
+    # two EXNEX fits, two partial-pooling comparisons, one each of no and complete pooling
+    assert len(comparisons) == 4 and len(legend) == 2 + 2 + 4
+    # a comparison that failed the gate is not drawn
+    model._comparison_store()[id(fits["tau_hn05"])][1]["partial"]["gate"] = "FAILED"
+    left = model.comparison_fits(fits)
+    assert not any(k.startswith("partial pooling (tau_hn05") for k in left)
+    assert any(k.startswith("partial pooling (tau_hn1: ") for k in left)
+
+
+def test_phase_plot_has_its_own_title_and_room_for_its_labels():
+    spec = load_spec(SPECS / "subgroups_phase.toml")
+    model = SubgroupModel.from_spec(spec)
+    assert model._title().startswith("CR within two cycles by study part: phase I PK expansion")
+    assert "Fig 2" not in model._title()
+    levels = list(model.data["subgroup"])
+    fig = model.plot({name: _fake_fit(levels, ["p(pk_expansion) - p(phase_2)"], j)
+                      for j, name in enumerate(spec.priors)})
+    assert fig._suptitle.get_text() == model._title()
+    renderer = fig.canvas.get_renderer()
+    ticks = fig.axes[0].get_yticklabels()
+    assert ticks[0].get_text().startswith("phase I PK\nexpansion\n13/26")
+    assert min(t.get_window_extent(renderer).x0 for t in ticks) >= 0  # not clipped
+    matplotlib.pyplot.close(fig)

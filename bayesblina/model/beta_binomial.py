@@ -189,23 +189,8 @@ class BetaBinomialModel(BayesModel):
 
     def exact_table(self, settings: SummarySettings) -> pd.DataFrame:
         """The same quantities as :meth:`summarise`, computed exactly from the Beta posterior."""
-        lo_q, hi_q = (1 - settings.ci_prob) / 2, 1 - (1 - settings.ci_prob) / 2
-        rows = []
-        for pop, dist in self.closed_form().items():
-            hdi_low, hdi_high = beta_hdi(dist, settings.hdi_prob)
-            row: dict[str, Any] = {
-                "population": pop,
-                "mean": float(dist.mean()),
-                "sd": float(dist.std()),
-                "median": float(dist.median()),
-                "eti_low": float(dist.ppf(lo_q)),
-                "eti_high": float(dist.ppf(hi_q)),
-                "hdi_low": hdi_low,
-                "hdi_high": hdi_high,
-            }
-            for t in settings.thresholds:
-                row[f"P(p>{t:g})"] = float(dist.sf(t))
-            rows.append(row)
+        rows = [exact_row(dist, settings, population=pop)
+                for pop, dist in self.closed_form().items()]
         return pd.DataFrame(rows)
 
     def reference_table(self) -> pd.DataFrame:
@@ -253,3 +238,22 @@ def beta_hdi(dist: Any, prob: float) -> tuple[float, float]:
     # a J-shaped density has its HDI at an end of the support: try both ends too
     u = min((float(res.x), 0.0, 1.0 - prob), key=width)
     return float(dist.ppf(u)), float(dist.ppf(u + prob))
+
+
+def exact_row(dist: Any, settings: SummarySettings, **labels: Any) -> dict[str, Any]:
+    """One row of an exact table: the :meth:`summarise` columns of a known distribution.
+
+    ``labels`` (e.g. ``quantity``, ``population``) come first, then mean, SD, median, the
+    equal-tailed and highest-density intervals and ``P(p>t)`` per summary threshold.
+    """
+    lo_q, hi_q = (1 - settings.ci_prob) / 2, 1 - (1 - settings.ci_prob) / 2
+    hdi_low, hdi_high = beta_hdi(dist, settings.hdi_prob)
+    row: dict[str, Any] = {
+        **labels,
+        "mean": float(dist.mean()), "sd": float(dist.std()), "median": float(dist.median()),
+        "eti_low": float(dist.ppf(lo_q)), "eti_high": float(dist.ppf(hi_q)),
+        "hdi_low": hdi_low, "hdi_high": hdi_high,
+    }
+    for t in settings.thresholds:
+        row[f"P(p>{t:g})"] = float(dist.sf(t))
+    return row

@@ -55,6 +55,7 @@ import pytensor.tensor as pt
 from pydantic import BaseModel, ConfigDict, Field
 from scipy import optimize, stats
 
+from bayesblina.data.loaders import RESPONSE_CATEGORIES
 from bayesblina.errors import DataError, SpecError
 from bayesblina.model.base import BayesModel, PriorSetBase
 from bayesblina.spec.priors import Prior
@@ -68,14 +69,7 @@ if TYPE_CHECKING:
 Slug = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_]*$", max_length=64)]
 
 #: the categories of Table 2, in its order
-TABLE2_CATEGORIES = (
-    "cr",
-    "partial_remission",
-    "blast_free_hypoplastic",
-    "progressive_disease",
-    "no_response",
-    "not_assessed",
-)
+TABLE2_CATEGORIES = RESPONSE_CATEGORIES
 #: the rows that split the CR category by MRD response (``parent = "cr"`` in the data)
 MRD_SPLIT = ("cr_complete_mrd", "cr_no_complete_mrd", "cr_mrd_unknown")
 #: how the categories and derived quantities read in tables and figures
@@ -584,23 +578,10 @@ class ResponseCategoriesModel(BayesModel):
 
     def exact_table(self, settings: SummarySettings) -> pd.DataFrame:
         """The :meth:`summarise` quantities computed exactly (conjugate Dirichlet)."""
-        from bayesblina.model.beta_binomial import beta_hdi
+        from bayesblina.model.beta_binomial import exact_row
 
-        lo_q, hi_q = (1 - settings.ci_prob) / 2, 1 - (1 - settings.ci_prob) / 2
-        rows = []
-        for (quantity, pop), dist in self.closed_form().items():
-            hdi_low, hdi_high = beta_hdi(dist, settings.hdi_prob)
-            row: dict[str, Any] = {
-                "quantity": quantity, "population": pop,
-                "mean": float(dist.mean()), "sd": float(dist.std()),
-                "median": float(dist.median()),
-                "eti_low": float(dist.ppf(lo_q)), "eti_high": float(dist.ppf(hi_q)),
-                "hdi_low": hdi_low, "hdi_high": hdi_high,
-            }
-            for t in settings.thresholds:
-                row[f"P(p>{t:g})"] = float(dist.sf(t))
-            rows.append(row)
-        return pd.DataFrame(rows)
+        return pd.DataFrame([exact_row(dist, settings, quantity=quantity, population=pop)
+                             for (quantity, pop), dist in self.closed_form().items()])
 
     def reference_table(self) -> pd.DataFrame:
         """Observed proportion, exact (Clopper–Pearson) 95% CI and Table 2's percentages.

@@ -910,23 +910,12 @@ class SubgroupModel(BayesModel):
         return pd.DataFrame(rows)
 
     def _conjugate_table(self, settings: SummarySettings) -> pd.DataFrame:
-        from bayesblina.model.beta_binomial import beta_hdi
+        from bayesblina.model.beta_binomial import exact_row
 
-        lo_q, hi_q = (1 - settings.ci_prob) / 2, 1 - (1 - settings.ci_prob) / 2
         dists = self.conjugate_posteriors()
         rows: list[dict[str, Any]] = []
         for level, dist in dists.items():
-            hdi_low, hdi_high = beta_hdi(dist, settings.hdi_prob)
-            row: dict[str, Any] = {
-                "quantity": "p", "population": level,
-                "mean": float(dist.mean()), "sd": float(dist.std()),
-                "median": float(dist.median()),
-                "eti_low": float(dist.ppf(lo_q)), "eti_high": float(dist.ppf(hi_q)),
-                "hdi_low": hdi_low, "hdi_high": hdi_high,
-            }
-            for t in settings.thresholds:
-                row[f"P(p>{t:g})"] = float(dist.sf(t))
-            rows.append(row)
+            rows.append(exact_row(dist, settings, quantity="p", population=level))
         for a, b in self.contrasts():
             da, db = dists[a], dists[b]
             rows.append({
@@ -962,14 +951,13 @@ class SubgroupModel(BayesModel):
     def plot(self, results: dict[str, az.InferenceData]) -> Figure:
         """Shrinkage forest plot (Fig 2 style): raw rate and exact CI, then every posterior.
 
-        The prior sets' fits, and the alternative models of the LOO comparison (if run).
+        The prior sets' fits, and the alternative models of the LOO comparison made with
+        each of them (if run), see :meth:`comparison_fits`.
         """
         from bayesblina.plots.forest import plot_subgroup_forest
 
         fits = {f"{name} ({self._short()})": idata for name, idata in results.items()}
-        for entry in self._compare_cache.values():
-            if entry.get("idata") is not None and entry.get("gate") == "PASSED":
-                fits[entry["label"]] = entry["idata"]
+        fits.update(self.comparison_fits(results))
         levels = {contrast_label(a, b): (a, b) for a, b in self._contrasts}
         return plot_subgroup_forest(fits, self.reference_table(), title=self._title(),
                                     contrast_levels=levels)
@@ -979,6 +967,9 @@ class SubgroupModel(BayesModel):
                 "complete": "complete pooling", "exnex": "EXNEX"}[self.pooling]
 
     def _title(self) -> str:
+        if self.factor() == PHASE_FACTOR:
+            return ("CR within two cycles by study part: phase I PK expansion vs phase II "
+                    "(70 patients at 5/15)")
         if self.factor() not in FACTOR_NAMES:
             return "CR by subgroup: observed and posterior"
         what = FACTOR_NAMES[self.factor()]
@@ -1064,19 +1055,49 @@ class SubgroupModel(BayesModel):
                                                "prior": comp["prior"]}
         return out
 
+    def comparison_fits(
+        self, results: dict[str, az.InferenceData]
+    ) -> dict[str, az.InferenceData]:
+        """The comparison fits (``options.compare``) made with each fit, labelled for a plot.
+
+        Each prior set's fit in ``results`` keeps the comparison fits made with it by
+        :meth:`extra_tables`. A comparison fitted once for all prior sets (no and complete
+        pooling take priors of their own) is listed once, as ``"no pooling (<prior>)"``;
+        one refitted for each prior set (partial pooling and EXNEX take the prior set's μ
+        and τ) once per prior set, as ``"partial pooling (<prior set>: <prior>)"``.
+        Comparison fits that failed the gate are left out.
+        """
+        store = self._comparison_store()
+        per_set: dict[str, dict[str, dict[str, Any]]] = {}
+        for name, idata in results.items():
+            remembered = store.get(id(idata))
+            if remembered is not None and remembered[0]() is idata:
+                per_set[name] = remembered[1]
+        keys = list(dict.fromkeys(k for comps in per_set.values() for k in comps))
+        out: dict[str, az.InferenceData] = {}
+        for key in keys:
+            made = {name: comps[key] for name, comps in per_set.items() if key in comps}
+            shared = len({id(c.get("idata")) for c in made.values()}) == 1
+            for name, comp in made.items():
+                if comp["gate"] != "PASSED" or comp.get("idata") is None:
+                    continue
+                label = comp["prior"] if shared else f"{name}: {comp['prior']}"
+                out[f"{_LABELS[key]} ({label})"] = comp["idata"]
+        return out
+
     def _comparison_store(self) -> dict[int, tuple[Any, dict[str, dict[str, Any]]]]:
-        """Summaries of the comparison fits made with each fit, by ``id`` of the fit."""
+        """The comparison fits made with each fit, and their summaries, by ``id`` of the fit."""
         store = getattr(self, "_comparison_summaries", None)
         if store is None:
             store = self._comparison_summaries = {}
         return store
 
     def _remember_comparison(self, idata: az.InferenceData, spec: AnalysisSpec) -> None:
-        """Keep the summaries of the comparison fits just made beside this fit.
+        """Keep the comparison fits just made, and their summaries, beside this fit.
 
-        The fits themselves stay in the cache only until the next prior set replaces
-        them (the comparison models take this prior set's μ and τ), so their summaries
-        are taken now, for :meth:`summary_json`.
+        The cache holds the fits only until the next prior set replaces them (the
+        comparison models take this prior set's μ and τ), so they are kept now, for
+        :meth:`summary_json` and :meth:`plot`.
         """
         import weakref
 
@@ -1097,7 +1118,8 @@ class SubgroupModel(BayesModel):
         levels, contrasts = (_level_summaries(entry["idata"], ci_prob) if passed
                              else (None, None))
         return {"levels": levels, "contrasts": contrasts, "gate": entry["gate"],
-                "prior": _prior_text(self._alternative_priors()[key])}
+                "prior": _prior_text(self._alternative_priors()[key]),
+                "idata": entry["idata"]}
 
 
 def _level_summaries(

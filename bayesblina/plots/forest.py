@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import textwrap
 from typing import TYPE_CHECKING
 
 import matplotlib.pyplot as plt
@@ -17,6 +18,11 @@ if TYPE_CHECKING:
 def _interval(draws: np.ndarray, ci_prob: float) -> tuple[float, float, float]:
     lo, hi = np.quantile(draws, [(1 - ci_prob) / 2, 1 - (1 - ci_prob) / 2])
     return float(draws.mean()), float(lo), float(hi)
+
+
+def _wrap(label: str, width: int = 14) -> str:
+    """A level name broken into lines of at most ``width`` characters (at spaces)."""
+    return textwrap.fill(label, width, break_long_words=False) or label
 
 
 def _blocks(ax: Axes, labels: list[str], rows: int, gap: float) -> list[float]:
@@ -82,8 +88,9 @@ def plot_subgroup_forest(
         fig.add_gridspec(1, 1))
     ax = fig.add_subplot(grid[0])
 
-    labels = [f"{r['label']}\n{int(r['x'])}/{int(r['n'])} ({100 * r['observed']:.1f}%)"
-              for _, r in reference.iterrows()]
+    # long level names on two lines, so that they fit the left margin
+    labels = [f"{_wrap(str(r['label']))}\n{int(r['x'])}/{int(r['n'])} "
+              f"({100 * r['observed']:.1f}%)" for _, r in reference.iterrows()]
     tops = _blocks(ax, labels, rows, gap)
     total_x, total_n = pooled or (int(reference["x"].sum()), int(reference["n"].sum()))
     ax.axvline(100 * total_x / total_n, ls="--", lw=0.9, color="0.4",

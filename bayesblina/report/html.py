@@ -56,6 +56,21 @@ def _fmt_interval(lo: float, hi: float, scale: float = 100.0, digits: int = 1) -
     return f"{lo * scale:.{digits}f}–{hi * scale:.{digits}f}"
 
 
+def published_cell(row: Any) -> str:
+    """The published percentage with its CI, e.g. ``"39 (27–51)"``.
+
+    Just the percentage (``"6"``) where the paper prints no CI, and ``"–"`` where it
+    prints no percentage.
+    """
+    pct = row.get("published_pct")
+    if pct is None or pd.isna(pct):
+        return "–"
+    lo, hi = row.get("published_ci_low"), row.get("published_ci_high")
+    if lo is None or hi is None or pd.isna(lo) or pd.isna(hi):
+        return f"{pct:g}"
+    return f"{pct:g} ({lo:g}–{hi:g})"
+
+
 def side_by_side(result: AnalysisResult) -> pd.DataFrame:
     """Published frequentist estimate (exact CI) beside each prior set's posterior."""
     ref = result.model.reference_table()
@@ -67,11 +82,7 @@ def side_by_side(result: AnalysisResult) -> pd.DataFrame:
         row = {
             "population": r["population"],
             "CR / n": f"{r['x']}/{r['n']}",
-            "published % (95% CI)": (
-                f"{r['published_pct']:g} ({r['published_ci_low']:g}–{r['published_ci_high']:g})"
-                if pd.notna(r.get("published_pct"))
-                else "–"
-            ),
+            "published % (95% CI)": published_cell(r),
             "exact CP 95% CI, %": _fmt_interval(r["cp_low"], r["cp_high"]),
         }
         for _, s in table[table["population"] == r["population"]].iterrows():
