@@ -371,6 +371,10 @@ def test_summaries_and_adjustment_table(trial_fit) -> None:
     row = adj.set_index("contrast").loc["age: <2 vs 7-17"]
     assert row["raw_difference"] == pytest.approx(6 / 10 - 13 / 40)
     assert row["crude_log_or"] == pytest.approx(np.log(6 / 4) - np.log(13 / 27))
+    ref = model.reference_table().set_index("population")
+    assert ref.loc["age=<2", ["x", "n"]].tolist() == [6, 10]
+    assert ref.loc["age=<2", "published_pct"] == 60.0  # Fig 2
+    assert round(100 * ref.loc["age=<2", "cp_low"], 1) == ref.loc["age=<2", "published_ci_low"]
     tables = model.imputed_tables(idata)
     # the < 2 year olds' blasts are published (2 below 50%): the imputation must keep them
     hit = tables[(tables["factor_a"] == "marrow_blasts") & (tables["level_a"] == "<50%")

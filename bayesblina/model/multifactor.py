@@ -599,9 +599,27 @@ class MultifactorModel(BayesModel):
         return {"subgroups": {"multifactor": rates}, "adjusted_log_odds_ratios": lors}
 
     def reference_table(self) -> pd.DataFrame:
-        """The raw subgroup margins (Fig 2) of every factor in the model."""
-        rows = [{"subgroup": k, "x": x, "n": n, "raw_rate": x / n}
-                for k, (x, n) in self.raw_margins().items()]
+        """Each subgroup's raw margin with its exact 95% CI and the published Fig 2 values.
+
+        ``population`` is the subgroup label of the summaries (e.g. ``"age=<2"``), so the
+        report sets each raw rate beside the standardised posterior rates.
+        """
+        from bayesblina.data import load_subgroups
+        from bayesblina.reproduce.frequentist import clopper_pearson
+
+        fig2 = load_subgroups().set_index(["factor", "level"])
+        rows = []
+        for label, (x, n) in self.raw_margins().items():
+            factor, level = label.split("=", 1)
+            lo, hi = clopper_pearson(x, n) if n else (np.nan, np.nan)
+            pub = fig2.loc[(factor, level)] if (factor, level) in fig2.index else None
+            rows.append({
+                "population": label, "x": x, "n": n, "observed": x / n if n else np.nan,
+                "cp_low": lo, "cp_high": hi,
+                "published_pct": np.nan if pub is None else pub["published_pct"],
+                "published_ci_low": np.nan if pub is None else pub["published_ci_low"],
+                "published_ci_high": np.nan if pub is None else pub["published_ci_high"],
+            })
         return pd.DataFrame(rows)
 
     def plot(self, results: dict[str, az.InferenceData]) -> Figure:

@@ -167,22 +167,14 @@ def multifactor_forest(model: object, results: dict[str, az.InferenceData]) -> F
         Fits by prior set.
     """
     import arviz as az_
-    import pandas as pd_
-    from scipy import stats
 
     from bayesblina.model.multifactor import contrast_name, term_label
 
     short = {"marrow_blasts": "blasts", "previous_hsct": "prior HSCT",
              "previous_relapses": "prior relapses", "phase": "part"}
-    rows = []
-    for label, (x, n) in model.raw_margins().items():  # type: ignore[attr-defined]
-        lo = stats.beta.ppf(0.025, x, n - x + 1) if x > 0 else 0.0
-        hi = stats.beta.ppf(0.975, x + 1, n - x) if x < n else 1.0
-        factor, level = label.split("=", 1)
-        rows.append({"population": label, "label": f"{short.get(factor, factor)} {level}",
-                     "x": x, "n": n,
-                     "observed": x / n if n else np.nan, "cp_low": lo, "cp_high": hi})
-    reference = pd_.DataFrame(rows)
+    reference = model.reference_table()  # type: ignore[attr-defined]
+    reference["label"] = [f"{short.get(f, f)} {lv}" for f, lv in
+                          (p.split("=", 1) for p in reference["population"])]
     renamed = {
         name: az_.InferenceData(posterior=idata.posterior[
             ["standardised_rate", "standardised_difference"]
