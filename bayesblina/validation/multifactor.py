@@ -45,7 +45,8 @@ def load_results(name: str) -> pd.DataFrame | None:
     Returns ``None`` when the study has not been run in this installation.
     """
     path = RESULTS / f"multifactor_{name}.csv"
-    return pd.read_csv(path) if path.exists() else None
+    # keep_default_na=False: the truth named "null" is a name, not a missing value
+    return pd.read_csv(path, keep_default_na=False, na_values=[""]) if path.exists() else None
 
 
 @dataclass(frozen=True)
