@@ -14,7 +14,15 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bayesblina.errors import BayesblinaError
+import matplotlib
+
+from bayesblina.analyses import get_model_class
+from bayesblina.analyses.registry import discover_specs, load_specs
+from bayesblina.core.sampling import library_versions, require_backend
+from bayesblina.errors import BayesblinaError, SpecError
+from bayesblina.pipeline import run_analysis
+from bayesblina.report.write import write_results
+from bayesblina.reproduce import format_table, reproduce_all
 
 
 def _progress(msg: str) -> None:
@@ -22,14 +30,8 @@ def _progress(msg: str) -> None:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
-    import matplotlib
 
     matplotlib.use("Agg")  # figures go to files: no window, no display needed
-    from bayesblina.pipeline import run_analysis
-    from bayesblina.report.write import write_results
-    from bayesblina.reproduce import reproduce_all
-    from bayesblina.sample.core import library_versions, require_backend
-    from bayesblina.spec.load import discover_specs, load_specs
 
     paths = [Path(p) for p in args.specs] if args.specs else discover_specs(args.spec_dir)
     if not paths:
@@ -76,7 +78,6 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
 
 def _cmd_reproduce(args: argparse.Namespace) -> int:
-    from bayesblina.reproduce import format_table, reproduce_all
 
     df = reproduce_all()
     if args.json:
@@ -100,10 +101,6 @@ def _cmd_check(args: argparse.Namespace) -> int:
     a Dirichlet with the wrong number of categories) is a spec error naming the file and
     the prior set. Nothing is built or sampled.
     """
-    from bayesblina.errors import SpecError
-    from bayesblina.model import get_model_class
-    from bayesblina.spec.load import discover_specs, load_specs
-
     paths = [Path(p) for p in args.specs] if args.specs else discover_specs(args.spec_dir)
     for spec in load_specs(paths):
         cls = get_model_class(spec.analysis.model, where=spec.source_path)

@@ -16,7 +16,7 @@ import time
 
 import numpy as np
 
-from bayesblina.exact import blrm_grid_posterior, crm_grid_posterior
+from bayesblina.analyses.dose_toxicity import blrm_grid_posterior, crm_grid_posterior
 
 DOSES = np.array([1, 2.5, 5, 10, 15, 20, 25, 30, 40, 50, 75, 100, 150, 200, 250.0])
 BLRM_PRIOR = dict(d_ref=250.0, mean=(2.15, 0.52), sd=(0.84, 0.80), corr=0.2)

@@ -12,8 +12,8 @@ import time
 
 import pandas as pd
 
-from bayesblina.model import BetaBinomialModel
-from bayesblina.spec.schema import SamplerSettings
+from bayesblina.analyses import BetaBinomialModel
+from bayesblina.core.spec import SamplerSettings
 
 DATA = pd.DataFrame({"population": ["all_5_15", "phase_2"], "x": [27, 14], "n": [70, 44]})
 PRIORS = [

@@ -24,17 +24,17 @@ import argparse
 import time
 from pathlib import Path
 
-from bayesblina.io import write_text
-from bayesblina.model.multifactor import MultifactorModel
-from bayesblina.spec.load import load_spec
-from bayesblina.spec.schema import SamplerSettings
-from bayesblina.validation.multifactor import (
+from bayesblina.analyses.multifactor.model import MultifactorModel
+from bayesblina.analyses.multifactor.validation import (
     TRUTHS,
     fixed_truth,
     load_results,
     sbc,
     sbc_checks,
 )
+from bayesblina.analyses.registry import load_spec
+from bayesblina.core.spec import SamplerSettings
+from bayesblina.io import write_text
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "bayesblina" / "validation" / "results"

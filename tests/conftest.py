@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from bayesblina.spec.load import load_spec
-from bayesblina.spec.schema import SamplerSettings
+from bayesblina.analyses.registry import load_spec
+from bayesblina.core.spec import SamplerSettings
 
 ROOT = Path(__file__).resolve().parents[1]
 MODELS = ROOT / "models"

@@ -9,8 +9,8 @@ import json
 
 import pytest
 
+from bayesblina.analyses.registry import discover_specs
 from bayesblina.cli import main
-from bayesblina.spec.load import discover_specs
 
 
 @pytest.mark.slow

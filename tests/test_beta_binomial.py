@@ -7,11 +7,10 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from bayesblina.model import BetaBinomialModel
-from bayesblina.model.beta_binomial import beta_hdi
+from bayesblina.analyses import BetaBinomialModel
+from bayesblina.core.spec import SummarySettings
+from bayesblina.core.summaries import beta_hdi, mcse
 from bayesblina.pipeline import run_analysis
-from bayesblina.spec.schema import SummarySettings
-from bayesblina.summaries.posterior import mcse
 
 
 @pytest.mark.parametrize(("a", "b"), [(28, 44), (14.5, 30.5), (1.5, 9), (0.5, 5), (3, 0.7)])

@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import subprocess
 import sys
+from pathlib import Path
+from types import SimpleNamespace
 
+import arviz as az
+import pandas as pd
 import pytest
 
+from bayesblina.analyses.registry import DEFAULT_SPEC_DIR, load_spec
+from bayesblina.analyses.response_categories.model import ResponseCategoriesModel
 from bayesblina.cli import main
+from bayesblina.report.html import published_cell, side_by_side
+
+ROOT = Path(__file__).resolve().parents[1]
 
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
 
@@ -89,6 +99,11 @@ def test_run_writes_every_output(capsys, tmp_path):
     (entry,) = summary["analyses"]
     assert entry["name"] == "overall_cr" and entry["status"] == "PASSED"
     assert entry["sampler"]["seed"] == 11
+    # the spec by its path as given and its checksum, not a path of this machine
+    assert entry["spec"] == "models/overall_cr.toml"
+    assert entry["spec_sha256"] == hashlib.sha256(
+        (ROOT / "models" / "overall_cr.toml").read_bytes()).hexdigest()
+    assert str(ROOT) not in (tmp_path / "summary.json").read_text()
     assert set(entry["diagnostics"]) == {"uniform", "jeffreys", "sceptical", "enthusiastic"}
     res = entry["results"]["sceptical"]["phase_2"]
     for key in ("mean", "median", "eti_low", "eti_high", "hdi_low", "hdi_high", "P(p>0.1)", "P(p>0.275)"):
@@ -99,7 +114,6 @@ def test_run_writes_every_output(capsys, tmp_path):
     for piece in ["Question.", "Priors", "Diagnostics gate", "Published result beside the posterior",
                   "data:image/png;base64,", "39 (27–51)", "Published numbers reproduced"]:
         assert piece in html, piece
-    import arviz as az
 
     idata = az.from_netcdf(tmp_path / "idata" / "overall_cr.nc")
     assert idata.posterior["p"].dims == ("chain", "draw", "prior_set", "population")
@@ -160,13 +174,8 @@ def test_check_constructs_the_model_for_every_prior_set(capsys, tmp_path):
 
 def test_published_percentage_without_ci_is_shown_without_nan():
     """The report's 'published % (95% CI)' column: no "(nan–nan)" where no CI is printed."""
-    from types import SimpleNamespace
 
-    import pandas as pd
 
-    from bayesblina.model.response_categories import ResponseCategoriesModel
-    from bayesblina.report.html import published_cell, side_by_side
-    from bayesblina.spec.load import load_spec
 
     assert published_cell({"published_pct": 39.0, "published_ci_low": 27.0,
                            "published_ci_high": 51.0}) == "39 (27–51)"
@@ -179,7 +188,7 @@ def test_published_percentage_without_ci_is_shown_without_nan():
     ref = ResponseCategoriesModel.from_spec(spec).reference_table()
     summary = pd.DataFrame({"prior_set": "flat", "population": ref["population"],
                             "mean": 0.3, "eti_low": 0.2, "eti_high": 0.4})
-    result = SimpleNamespace(model=SimpleNamespace(reference_table=lambda: ref),
+    result = SimpleNamespace(reference=ref,
                              summary_table=lambda: summary)
     cells = side_by_side(result).set_index("population")["published % (95% CI)"]
     assert not cells.str.contains("nan").any()
@@ -189,3 +198,13 @@ def test_published_percentage_without_ci_is_shown_without_nan():
     assert no_ci.any()  # Table 2 prints category percentages without CIs
     for population in no_ci[no_ci].index:
         assert cells[population] == f"{pct[population]:g}"
+
+
+def test_default_specs_are_named_by_their_place_in_models_not_by_a_machine_path(tmp_path):
+    spec = load_spec(DEFAULT_SPEC_DIR / "overall_cr.toml")
+    assert spec.source_path == "models/overall_cr.toml"
+    assert spec.source_sha256 == hashlib.sha256(
+        (DEFAULT_SPEC_DIR / "overall_cr.toml").read_bytes()).hexdigest()
+    own = tmp_path / "overall_cr.toml"
+    own.write_text((DEFAULT_SPEC_DIR / "overall_cr.toml").read_text())
+    assert load_spec(own).source_path == str(own)

@@ -10,9 +10,9 @@ import pandas as pd
 import pytest
 
 from bayesblina import data
+from bayesblina.core.frequentist import round_half_up
 from bayesblina.data import loaders
 from bayesblina.errors import DataError
-from bayesblina.reproduce.frequentist import round_half_up
 
 # --------------------------------------------------------------------------------------
 # helpers

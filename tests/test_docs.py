@@ -6,20 +6,49 @@ are recomputed here from ``models/overall_cr.toml`` with scipy, and those of
 ``models/dose_toxicity_crm.toml`` with the exact grid engine, and those of
 ``docs/analyses/survival.md`` (published numbers, the assumptions of the reconstruction,
 the reconstructions of the specs and what the priors imply) from the packaged data,
-:mod:`bayesblina.data.pseudo_ipd` and the ``models/survival_*.toml`` specs, so that the
+:mod:`bayesblina.reconstruct.pseudo_ipd` and the ``models/survival_*.toml`` specs, so that the
 pages cannot drift from the specs; ``docs/data.md`` must name every packaged data file and
 every recorded contradiction.
 """
 
 from __future__ import annotations
 
+import csv
+import importlib
+import inspect
+import re
 import subprocess
 import sys
 import tomllib
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
 import pytest
-from scipy import stats
+from scipy import integrate, optimize, special, stats
+
+from bayesblina.analyses import BLRMModel, CRMModel, get_model_class
+from bayesblina.analyses.dose_toxicity.exact import blrm_grid_posterior
+from bayesblina.analyses.registry import load_spec
+from bayesblina.analyses.subgroups.compare import DEFAULT_COMPARE_PRIORS
+from bayesblina.analyses.subgroups.model import (
+    SubgroupModel,
+    beta_difference_prob,
+    contrast_label,
+    hierarchical_posterior,
+)
+from bayesblina.core.frequentist import clopper_pearson, percent, round_half_up
+from bayesblina.data import load_subgroups, load_survival_summaries
+from bayesblina.pipeline import run_analysis
+from bayesblina.reconstruct.pseudo_ipd import (
+    ASSUMPTIONS,
+    LANDMARK_TOL_POINTS,
+    MEDIAN_TOL_MONTHS,
+    assumptions_table,
+    check_reconstruction,
+    reconstruct_with_diagnostics,
+)
+from bayesblina.report.write import summary_entry
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs"
@@ -53,7 +82,6 @@ def prior_rows(spec_path: Path = SPEC) -> list[str]:
 
 def posterior_rows(spec_path: Path = SPEC) -> list[str]:
     """Rows of the exact posterior table, per population and prior set."""
-    import csv
 
     spec = tomllib.loads(spec_path.read_text(encoding="utf-8"))
     data = spec["data"]
@@ -114,11 +142,7 @@ def dose_toxicity_tables() -> dict[str, list[str]]:
     (the three treatments of stepwise regimens), ``fifth_dlt`` (the Discussion's fifth
     DLT), ``pk_expansion`` (the PK expansion's 0/26 included) and ``crm``.
     """
-    import numpy as np
 
-    from bayesblina.exact.dose_toxicity import blrm_grid_posterior
-    from bayesblina.model import BLRMModel, CRMModel
-    from bayesblina.spec.load import load_spec
 
     spec = load_spec(BLRM_SPEC)
     opts = spec.options
@@ -246,8 +270,6 @@ def test_data_page_names_every_file_and_contradiction():
 
 
 def test_api_page_lists_only_importable_modules():
-    import importlib
-    import re
 
     page = (DOCS / "api.md").read_text(encoding="utf-8")
     modules = re.findall(r"^\.\. automodule:: (\S+)$", page, flags=re.MULTILINE)
@@ -283,7 +305,6 @@ SURVIVAL_SPECS = ("survival_os", "survival_rfs", "survival_rfs_mrd", "survival_r
 
 def sig(value: float) -> str:
     """A positive number to two significant digits, never in exponent notation."""
-    import numpy as np
 
     return np.format_float_positional(value, precision=2, unique=False, fractional=False,
                                       trim="-")
@@ -307,16 +328,7 @@ def survival_tables() -> dict[str, list[str]]:
     by deterministic quantile grids) and ``runs`` (the settings of each spec, which the
     pasted MCMC results quote).
     """
-    import numpy as np
-    import pandas as pd
 
-    from bayesblina.data import load_survival_summaries
-    from bayesblina.data.pseudo_ipd import (
-        assumptions_table,
-        check_reconstruction,
-        reconstruct_with_diagnostics,
-    )
-    from bayesblina.spec.load import load_spec
 
     tables: dict[str, list[str]] = {k: [] for k in (
         "published", "assumptions", "reconstructions", "priors", "implied", "runs")}
@@ -447,11 +459,6 @@ def test_survival_page_reconstructions_meet_every_criterion(survival_page_tables
 
 
 def test_survival_page_names_every_assumption_and_tolerance():
-    from bayesblina.data.pseudo_ipd import (
-        ASSUMPTIONS,
-        LANDMARK_TOL_POINTS,
-        MEDIAN_TOL_MONTHS,
-    )
 
     page = SURVIVAL_PAGE.read_text(encoding="utf-8")
     assert f"within {MEDIAN_TOL_MONTHS:g} months" in page
@@ -477,10 +484,7 @@ def test_survival_page_os_results_are_current():
     quoted posterior medians of the OS row, so that a change of the spec, the
     reconstruction or the model cannot leave stale numbers on the page.
     """
-    import re
 
-    from bayesblina.pipeline import run_analysis
-    from bayesblina.spec.load import load_spec
 
     spec = load_spec(ROOT / "models" / "survival_os.toml")
     spec = spec.model_copy(update={
@@ -525,19 +529,7 @@ def subgroup_tables() -> dict[str, list[str]]:
     posteriors and the quadrature of the models), ``contrasts`` and ``tau`` (the same for
     the contrasts and for τ) and ``exnex`` (the EXNEX posterior by quadrature).
     """
-    import numpy as np
-    from scipy import integrate, optimize, special
 
-    from bayesblina.data import load_subgroups
-    from bayesblina.model import get_model_class
-    from bayesblina.model.subgroups import (
-        DEFAULT_COMPARE_PRIORS,
-        SubgroupModel,
-        beta_difference_prob,
-        contrast_label,
-    )
-    from bayesblina.reproduce.frequentist import clopper_pearson, percent, round_half_up
-    from bayesblina.spec.load import load_spec
 
     tables: dict[str, list[str]] = {k: [] for k in (
         "data", "priors", "settings", "exact", "contrasts", "tau", "exnex")}
@@ -692,9 +684,7 @@ def test_subgroup_page_exact_cis_are_the_published_ones(subgroup_page_tables):
 
 def test_subgroup_page_quotes_the_code_and_test_settings():
     """The quadrature settings and tolerances the page quotes are those of the code/tests."""
-    import inspect
 
-    from bayesblina.model.subgroups import hierarchical_posterior
 
     page = SUBGROUP_PAGE.read_text(encoding="utf-8")
     defaults = inspect.signature(hierarchical_posterior).parameters
@@ -708,7 +698,6 @@ def test_subgroup_page_quotes_the_code_and_test_settings():
 
 def test_subgroup_page_quotes_the_spec_records_and_names_the_summary_keys():
     """The sampler records quoted on the page are the specs' own; the JSON keys are the code's."""
-    from bayesblina.report.write import summary_entry
 
     page = " ".join(SUBGROUP_PAGE.read_text(encoding="utf-8").split())  # lines rewrapped
     spec_text = (ROOT / "models" / "subgroups_age.toml").read_text(encoding="utf-8")

@@ -15,8 +15,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bayesblina.data.margins import LEVELS, published_margins
-from bayesblina.validation.multifactor import load_results
+from bayesblina.analyses.multifactor.validation import sbc_checks
+from bayesblina.analyses.multifactor.validation_tables import load_results
+from bayesblina.reconstruct.margins import LEVELS, published_margins
 
 ROOT = Path(__file__).resolve().parents[1]
 PAGE = ROOT / "docs" / "analyses" / "subgroups_multifactor.md"
@@ -104,7 +105,6 @@ def test_validation_run_meets_the_issue_criteria() -> None:
     pooled = checks[checks["contrast"] == "pooled"]
     assert float(pooled["coverage90"].iat[0]) == pytest.approx(coverage, abs=1e-3)
     # the checks table is what the raw table implies (recomputed)
-    from bayesblina.validation.multifactor import sbc_checks
 
     again = sbc_checks(table)
     np.testing.assert_allclose(again["p_value"].dropna(), per["p_value"], rtol=1e-3)

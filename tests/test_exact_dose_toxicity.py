@@ -1,4 +1,4 @@
-"""Exact grid posteriors of the BLRM and the CRM (bayesblina.exact.dose_toxicity).
+"""Exact grid posteriors of the BLRM and the CRM (bayesblina.analyses.dose_toxicity.exact).
 
 Published examples (absolute tolerance 0.002 on every printed number), batching,
 stepwise regimens, the prior-only posterior against Monte Carlo, grid convergence and
@@ -11,15 +11,15 @@ import numpy as np
 import pytest
 from scipy.special import expit, log_expit, logit
 
-import bayesblina.exact.dose_toxicity as dt
-from bayesblina.errors import SpecError
-from bayesblina.exact import (
+import bayesblina.analyses.dose_toxicity.exact as dt
+from bayesblina.analyses.dose_toxicity import (
     BLRMGridPosterior,
     CRMGridPosterior,
     blrm_grid_posterior,
     crm_grid_posterior,
     regimen_weights,
 )
+from bayesblina.errors import SpecError
 
 PUBLISHED_TOL = 0.002
 

@@ -6,8 +6,8 @@ import arviz as az
 import numpy as np
 import pytest
 
-from bayesblina.diagnostics.gate import ConvergenceError, check_convergence
-from bayesblina.spec.schema import GateThresholds
+from bayesblina.core.gate import ConvergenceError, check_convergence
+from bayesblina.core.spec import GateThresholds
 
 RNG = np.random.default_rng(20161003)
 

@@ -29,8 +29,8 @@ import pandas as pd
 import pytest
 from lifelines import KaplanMeierFitter
 
-from bayesblina.data.guyot import clean_digitised, guyot_reconstruct, validate_at_risk
 from bayesblina.errors import DataError
+from bayesblina.reconstruct.guyot import clean_digitised, guyot_reconstruct, validate_at_risk
 
 MEDIAN = 12.0  # true median of the simulated event times
 KM_TOLERANCE = 0.03

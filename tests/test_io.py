@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
+import stat
 
+import numpy as np
 import pytest
 
 from bayesblina.io import atomic_path, write_json, write_text
@@ -28,7 +31,17 @@ def test_crash_keeps_the_old_file_and_leaves_no_temporary(tmp_path):
 
 
 def test_json_has_no_nan(tmp_path):
-    import numpy as np
 
     write_json(tmp_path / "x.json", {"a": float("nan"), "b": np.float64(0.5), "c": [np.int64(3)]})
     assert json.loads((tmp_path / "x.json").read_text()) == {"a": None, "b": 0.5, "c": [3]}
+
+
+@pytest.mark.parametrize(("umask", "mode"), [(0o022, 0o644), (0o077, 0o600), (0o002, 0o664)])
+def test_written_files_get_the_permissions_the_umask_gives(tmp_path, umask, mode):
+    old = os.umask(umask)
+    try:
+        path = write_text(tmp_path / "out" / "a.txt", "x")
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE(path.stat().st_mode) == mode
+    assert [p.name for p in path.parent.iterdir()] == ["a.txt"]  # no temporary file left

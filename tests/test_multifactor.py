@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import itertools
+import tomllib
 from collections import deque
 
 import numpy as np
@@ -20,17 +21,18 @@ import pandas as pd
 import pytest
 from scipy import special, stats
 
-from bayesblina.data.margins import (
+from bayesblina.analyses.multifactor.model import MultifactorModel
+from bayesblina.analyses.multifactor.validation import sbc, sbc_checks
+from bayesblina.analyses.registry import parse_spec
+from bayesblina.core.spec import SamplerSettings, SummarySettings
+from bayesblina.errors import DataError, SpecError
+from bayesblina.reconstruct.margins import (
     AGE_LT2,
     LEVELS,
     Margins,
     margins_of,
     published_margins,
 )
-from bayesblina.errors import DataError, SpecError
-from bayesblina.model.multifactor import MultifactorModel
-from bayesblina.spec.load import parse_spec
-from bayesblina.spec.schema import SamplerSettings
 
 PRIOR = {"mu": {"family": "normal", "mu": -0.8473, "sigma": 1.5},
          "tau": {"family": "half_normal", "sigma": 1.0}}
@@ -125,7 +127,6 @@ def test_bad_margins_are_one_clear_error() -> None:
 def test_spec_errors_name_the_key(tmp_path) -> None:
     text = (pytest.importorskip("pathlib").Path(__file__).resolve().parents[1]
             / "models" / "subgroups_multifactor.toml").read_text(encoding="utf-8")
-    import tomllib
 
     raw = tomllib.loads(text)
     raw["data"]["factors"] = ["age", "marrow_blasts"]
@@ -358,7 +359,6 @@ def test_fit_is_reproducible_and_keeps_every_margin(trial_fit) -> None:
 
 @pytest.mark.slow
 def test_summaries_and_adjustment_table(trial_fit) -> None:
-    from bayesblina.spec.schema import SummarySettings
 
     model, _, idata = trial_fit
     summary = model.summarise(idata, SummarySettings())
@@ -389,7 +389,6 @@ def test_summaries_and_adjustment_table(trial_fit) -> None:
 
 @pytest.mark.slow
 def test_reduced_sbc_is_calibrated() -> None:
-    from bayesblina.validation.multifactor import sbc, sbc_checks
 
     kw = {"data": published_margins().rows, "prior": PRIOR, "options": {"proposals": 1}}
     s = SamplerSettings(draws=200, tune=200, chains=2, cores=1, target_accept=0.95)

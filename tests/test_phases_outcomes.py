@@ -3,7 +3,7 @@ categories with the CRs split by complete MRD response (Dirichlet-multinomial), 
 errors for bad input.
 
 Each model is checked against an independent computation: the phase model against the
-quadrature of :func:`~bayesblina.model.subgroups.hierarchical_posterior` and an importance
+quadrature of :func:`~bayesblina.analyses.subgroups.model.hierarchical_posterior` and an importance
 sampler from the prior written here; the response categories against the conjugate
 Dirichlet posterior, itself checked by direct Monte Carlo from numpy's Dirichlet. The
 numbers of ``docs/analyses/response_categories.md`` are recomputed from the spec and the
@@ -24,28 +24,28 @@ import pandas as pd
 import pytest
 from scipy import special, stats
 
-from bayesblina.data import data_file, load_subgroups
-from bayesblina.errors import DataError, SpecError
-from bayesblina.model import MODELS, ResponseCategoriesModel, SubgroupModel
-from bayesblina.model.exnex import ExnexModel
-from bayesblina.model.response_categories import (
+from bayesblina.analyses import MODELS, ResponseCategoriesModel, SubgroupModel
+from bayesblina.analyses.registry import DEFAULT_SPEC_DIR as SPECS
+from bayesblina.analyses.registry import load_spec
+from bayesblina.analyses.response_categories.model import (
     P_CMRD_GIVEN_CR,
     P_CR,
     P_CR_AND_CMRD,
     BetaMixture,
     ResponseCategoriesData,
 )
-from bayesblina.model.subgroups import (
+from bayesblina.analyses.subgroups.exnex import ExnexModel
+from bayesblina.analyses.subgroups.model import (
     DEFAULT_CONTRASTS,
     PHASE_LEVELS,
     SubgroupData,
     load_phase_levels,
 )
+from bayesblina.core.spec import GateThresholds, SamplerSettings, SummarySettings
+from bayesblina.core.summaries import mcse
+from bayesblina.data import data_file, load_subgroups
+from bayesblina.errors import DataError, SpecError
 from bayesblina.pipeline import run_analysis
-from bayesblina.spec.load import DEFAULT_SPEC_DIR as SPECS
-from bayesblina.spec.load import load_spec
-from bayesblina.spec.schema import GateThresholds, SamplerSettings, SummarySettings
-from bayesblina.summaries.posterior import mcse
 
 matplotlib.use("Agg")
 logging.getLogger("pymc").setLevel(logging.ERROR)
@@ -665,7 +665,7 @@ def test_response_categories_spec_matches_the_conjugate_posterior():
     for name, fit in result.fits.items():
         assert int(fit.idata.sample_stats["diverging"].sum()) == 0
         model = ResponseCategoriesModel.from_spec(spec, name)
-        _assert_matches_exact(model, fit.idata, fit.exact, fit.summary, name)
+        _assert_matches_exact(model, fit.idata, result.extras[name].exact, fit.summary, name)
         assert len(fit.summary) == 10
     fig = result.model.plot({k: f.idata for k, f in result.fits.items()})
     assert len(fig.axes[0].get_yticklabels()) == 10
@@ -693,8 +693,8 @@ def test_phase_spec_passes_the_gate_and_matches_the_quadrature():
     for name, fit in result.fits.items():
         assert int(fit.idata.sample_stats["diverging"].sum()) == 0
         post = fit.idata.posterior
-        exact = fit.exact.set_index(["quantity", "population"])
-        assert set(fit.exact["quantity"]) == {"p", "difference", "mu", "tau"}
+        exact = result.extras[name].exact.set_index(["quantity", "population"])
+        assert set(result.extras[name].exact["quantity"]) == {"p", "difference", "mu", "tau"}
         for (quantity, pop), row in exact.iterrows():
             da = post[quantity]
             if quantity == "p":

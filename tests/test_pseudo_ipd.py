@@ -12,8 +12,9 @@ import pytest
 from lifelines import KaplanMeierFitter
 from lifelines.utils import median_survival_times
 
-from bayesblina.data import pseudo_ipd as P
-from bayesblina.data.pseudo_ipd import (
+from bayesblina.errors import DataError
+from bayesblina.reconstruct import pseudo_ipd as P
+from bayesblina.reconstruct.pseudo_ipd import (
     ASSUMPTIONS,
     FIRST_ASSESSMENT_MONTHS,
     assumptions_table,
@@ -24,7 +25,6 @@ from bayesblina.data.pseudo_ipd import (
     reconstruction_spread,
     stack_draws,
 )
-from bayesblina.errors import DataError
 
 SEEDS = (0, 1, 7)
 N_DRAWS = 8

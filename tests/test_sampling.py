@@ -8,10 +8,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from bayesblina.errors import SamplerError
-from bayesblina.model import BetaBinomialModel
-from bayesblina.sample.core import require_backend
-from bayesblina.spec.schema import SamplerSettings
+from bayesblina.analyses import BetaBinomialModel
+from bayesblina.core.sampling import require_backend
+from bayesblina.core.spec import SamplerSettings
+from bayesblina.errors import DataError, SamplerError
 
 DATA = pd.DataFrame({"population": ["all_5_15", "phase_2"], "x": [27, 14], "n": [70, 44]})
 FLAT = {"p": {"family": "beta", "alpha": 1.0, "beta": 1.0}}
@@ -100,7 +100,6 @@ def test_missing_optional_backend_names_the_extra(monkeypatch):
     ],
 )
 def test_bad_data_is_refused_before_any_fit(data, match):
-    from bayesblina.errors import DataError
 
     with pytest.raises(DataError, match=match):
         new_model(data)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from bayesblina.analyses.registry import discover_specs, load_spec
+from bayesblina.core.priors import BetaPrior
 from bayesblina.errors import SpecError
-from bayesblina.spec.load import discover_specs, load_spec
-from bayesblina.spec.priors import BetaPrior
 
 GOOD = """
 [analysis]

@@ -3,6 +3,7 @@ quadrature, and (slow) every packaged subgroup spec against it, gated, with no d
 
 from __future__ import annotations
 
+import json
 import logging
 
 import arviz as az
@@ -13,11 +14,17 @@ import pymc as pm
 import pytest
 from scipy import integrate, special, stats
 
-from bayesblina.data import data_file, load_subgroups
-from bayesblina.errors import DataError, SpecError
-from bayesblina.model import MODELS
-from bayesblina.model.exnex import ExnexModel
-from bayesblina.model.subgroups import (
+from bayesblina.analyses import MODELS
+from bayesblina.analyses.registry import DEFAULT_SPEC_DIR as SPECS
+from bayesblina.analyses.registry import load_spec
+from bayesblina.analyses.subgroups import components
+from bayesblina.analyses.subgroups.compare import (
+    alternative_priors,
+    compare_subgroup_models,
+    prior_text,
+)
+from bayesblina.analyses.subgroups.exnex import ExnexModel
+from bayesblina.analyses.subgroups.model import (
     DEFAULT_CONTRASTS,
     FACTORS,
     LOGIT_03,
@@ -26,16 +33,21 @@ from bayesblina.model.subgroups import (
     _aghq,
     _grid_moments,
     _log_binom,
-    compare_subgroup_models,
     contrast_label,
     hierarchical_posterior,
 )
+from bayesblina.analyses.subgroups.plots import plot_subgroup_forest
+from bayesblina.core.components import Extras
+from bayesblina.core.fit import AnalysisResult, Fit
+from bayesblina.core.gate import Check, GateResult
+from bayesblina.core.priors import HalfCauchyPrior, HalfNormalPrior, NormalPrior
+from bayesblina.core.spec import GateThresholds, SamplerSettings, SummarySettings
+from bayesblina.core.summaries import mcse
+from bayesblina.data import data_file, load_subgroups
+from bayesblina.errors import DataError, SpecError
+from bayesblina.io import write_json
 from bayesblina.pipeline import run_analysis
-from bayesblina.spec.load import DEFAULT_SPEC_DIR as SPECS
-from bayesblina.spec.load import load_spec
-from bayesblina.spec.priors import HalfCauchyPrior, HalfNormalPrior, NormalPrior
-from bayesblina.spec.schema import GateThresholds, SamplerSettings, SummarySettings
-from bayesblina.summaries.posterior import mcse
+from bayesblina.report.write import summary_entry, write_results
 
 matplotlib.use("Agg")
 logging.getLogger("pymc").setLevel(logging.ERROR)
@@ -440,7 +452,6 @@ def _fake_fit(levels, contrasts, seed=0):
 
 
 def test_forest_plot_draws_every_fit_and_contrast():
-    from bayesblina.plots.forest import plot_subgroup_forest
 
     model = SubgroupModel(age_data(), {"mu": MU, "tau": HN1})
     levels = list(model.data["subgroup"])
@@ -493,14 +504,15 @@ def test_partial_pooling_matches_the_quadrature_within_3_mcse(name):
     result = spec_result(name)
     assert result.passed, result.diagnostics_table()
     for prior_set, fit in result.fits.items():
+        exact = result.extras[prior_set].exact
         assert int(fit.idata.sample_stats["diverging"].sum()) == 0
-        assert set(fit.exact["quantity"]) == {"p", "difference", "mu", "tau"}
-        _assert_within_3_mcse(fit, fit.exact, (name, prior_set))
+        assert set(exact["quantity"]) == {"p", "difference", "mu", "tau"}
+        _assert_within_3_mcse(fit, exact, (name, prior_set))
         # and the exact table is what an independent call of the engine gives
         model = SubgroupModel(result.model.data, result.spec.priors[prior_set])
         post = model.quadrature()
-        np.testing.assert_allclose(fit.exact.query("quantity == 'p'")["mean"], post.p_mean())
-        assert fit.exact.query("quantity == 'tau'")["mean"].iat[0] == pytest.approx(
+        np.testing.assert_allclose(exact.query("quantity == 'p'")["mean"], post.p_mean())
+        assert exact.query("quantity == 'tau'")["mean"].iat[0] == pytest.approx(
             post.tau_moments()[0])
 
 
@@ -536,8 +548,8 @@ def test_exnex_matches_the_quadrature_within_3_mcse():
     assert result.passed, result.diagnostics_table()
     for prior_set, fit in result.fits.items():
         assert int(fit.idata.sample_stats["diverging"].sum()) == 0
-        _assert_within_3_mcse(fit, fit.exact, prior_set)
-        exact = fit.exact.set_index(["quantity", "population"])
+        _assert_within_3_mcse(fit, result.extras[prior_set].exact, prior_set)
+        exact = result.extras[prior_set].exact.set_index(["quantity", "population"])
         summary = fit.summary.set_index(["quantity", "population"])
         for level in result.model.data["subgroup"]:
             draws = fit.idata.posterior["p_ex"].sel(subgroup=level).values
@@ -555,9 +567,9 @@ def test_exnex_matches_the_quadrature_within_3_mcse():
 def test_every_packaged_subgroup_spec_passes_the_gate(name):
     result = spec_result(name)
     assert result.passed, result.diagnostics_table()
-    for fit in result.fits.values():
+    for prior_set, fit in result.fits.items():
         assert int(fit.idata.sample_stats["diverging"].sum()) == 0
-        assert fit.summary is not None and fit.exact is not None
+        assert fit.summary is not None and result.extras[prior_set].exact is not None
     summary = result.summary_table()
     assert {"P(p>0.1)", "P(p>0.275)"} <= set(summary.columns)
     if result.model.contrasts():
@@ -590,7 +602,6 @@ def test_loo_comparison_function_on_a_factor():
 
 @pytest.mark.slow
 def test_report_shows_the_forest_plot(tmp_path):
-    from bayesblina.report.write import write_results
 
     result = spec_result("subgroups_age")
     report = write_results([result], tmp_path, {})
@@ -611,11 +622,10 @@ LAX_GATE = GateThresholds(rhat_max=100.0, ess_bulk_min=0, ess_tail_min=0,
 def test_summary_json_of_a_fit_without_comparison():
     """No MCMC: the levels and contrasts of one (fake) fit, its prior set's prior."""
     spec = load_spec(SPECS / "subgroups_region.toml")
-    model = SubgroupModel.from_spec(spec, "tau_hn05")  # the model holds the last prior set
+    model = SubgroupModel.from_spec(spec, "tau_hn1")
     levels = list(model.data["subgroup"])
     idata = _fake_fit(levels, [])
-    idata.attrs["prior_set"] = "tau_hn1"
-    out = model.summary_json(idata, spec)
+    out = components.summaries(_fit(spec, "tau_hn1", model, idata), {}).json
     assert set(out) == {"subgroups", "subgroup_contrasts", "subgroup_models"}
     assert list(out["subgroups"]) == ["partial"] and out["subgroup_contrasts"] == {}
     assert out["subgroup_models"]["partial"]["role"] == "fit"
@@ -630,20 +640,21 @@ def test_summary_json_of_a_fit_without_comparison():
 
 
 def test_summary_entry_stores_model_keys_per_prior_set_and_null_for_failed_fits():
-    from bayesblina.diagnostics.gate import Check, GateResult
-    from bayesblina.pipeline import AnalysisResult, PriorSetFit
-    from bayesblina.report.write import summary_entry
 
     spec = load_spec(SPECS / "subgroups_age.toml")
+    # no LOO comparison: fake draws have no log-likelihood to compare
+    spec = spec.model_copy(update={"options": spec.options.model_copy(update={"compare": []})})
     model = SubgroupModel.from_spec(spec)
     levels = list(model.data["subgroup"])
     passed, failed = GateResult(checks=()), GateResult(checks=(Check("rhat_max", 2.0, 1.01,
                                                                        False),))
-    result = AnalysisResult(spec=spec, model=model)
-    result.fits["tau_hn1"] = PriorSetFit("tau_hn1", _fake_fit(levels, ["p(<2) - p(7-17)"]),
-                                         passed, 0.0, summary=pd.DataFrame())
-    result.fits["tau_hn05"] = PriorSetFit("tau_hn05", _fake_fit(levels, []), failed, 0.0)
-    entry = summary_entry(result)
+    fits = {
+        "tau_hn1": _fit(spec, "tau_hn1", model, _fake_fit(levels, ["p(<2) - p(7-17)"]),
+                        passed, summary=pd.DataFrame()),
+        "tau_hn05": _fit(spec, "tau_hn05", model, _fake_fit(levels, []), failed),
+    }
+    extras = {"tau_hn1": components.summaries(fits["tau_hn1"], {})}
+    entry = summary_entry(AnalysisResult(spec=spec, model=model, fits=fits, extras=extras))
     assert entry["subgroups"]["tau_hn05"] is None
     assert set(entry["subgroups"]["tau_hn1"]["partial"]) == set(levels)
     contrast = entry["subgroup_contrasts"]["tau_hn1"]["partial"]["p(<2) - p(7-17)"]
@@ -656,10 +667,7 @@ def test_summary_json_covers_the_fit_and_every_comparison_model(tmp_path):
 
     A few draws and a lax gate: this checks the plumbing, not the posterior.
     """
-    import json
 
-    from bayesblina.io import write_json
-    from bayesblina.report.write import summary_entry
 
     spec = load_spec(SPECS / "subgroups_age_exnex.toml").with_sampler(
         draws=100, tune=100, chains=2, cores=1)
@@ -703,11 +711,11 @@ def test_summary_json_covers_the_fit_and_every_comparison_model(tmp_path):
     assert a["partial"] != b["partial"]
     assert a["none"] == b["none"] and a["complete"] == b["complete"]
     # a comparison fit that failed the gate has null, never numbers
-    model = result.model
     fit = result.fits["tau_hn05"]
-    model._compare_cache["none"]["gate"] = "FAILED"
-    model._remember_comparison(fit.idata, spec)
-    out = model.summary_json(fit.idata, spec)
+    cache: dict = {}
+    components.summaries(fit, cache)
+    cache["none"]["gate"] = "FAILED"
+    out = components.summaries(fit, cache).json
     assert out["subgroups"]["none"] is None and out["subgroup_contrasts"]["none"] is None
     assert out["subgroup_models"]["none"]["gate"] == "FAILED"
 
@@ -719,21 +727,20 @@ def test_forest_plot_shows_the_comparison_fits_of_every_prior_set():
     model = ExnexModel.from_spec(spec)
     levels = list(model.data["subgroup"])
     contrast = ["p(<2) - p(7-17)"]
-    shared = {key: {"gate": "PASSED", "idata": _fake_fit(levels, contrast if key == "none"
-                                                         else [], 10 + i)}
+    shared = {key: _fake_fit(levels, contrast if key == "none" else [], 10 + i)
               for i, key in enumerate(("none", "complete"))}
-    fits = {}
+    fits, extras = {}, {}
     for j, (name, prior) in enumerate(spec.priors.items()):  # as run_analysis does
-        model.set_prior(prior)
-        fits[name] = _fake_fit(levels, contrast, j)
-        model._compare_cache.clear()
-        model._compare_cache.update(shared)
-        model._compare_cache["partial"] = {"gate": "PASSED",
-                                           "idata": _fake_fit(levels, contrast, 20 + j)}
-        model._remember_comparison(fits[name], spec)
+        fits[name] = _fit(spec, name, model, _fake_fit(levels, contrast, j))
+        aux = {**shared, "partial": _fake_fit(levels, contrast, 20 + j)}
+        prior_texts = compare_priors(prior)
+        models = {k: {"role": "comparison", "gate": "PASSED", "prior": prior_texts[k]}
+                  for k in aux}
+        extras[name] = Extras(json={"subgroup_models": models}, fits=aux)
     assert len(spec.priors) == 2
-    comparisons = model.comparison_fits(fits)
-    fig = model.plot(fits)
+    result = AnalysisResult(spec=spec, model=model, fits=fits, extras=extras)
+    comparisons = components.comparison_fits(result)
+    fig = components.figure(result)
     legend = [t.get_text() for t in fig.legends[0].get_texts()]
     matplotlib.pyplot.close(fig)
     for name in spec.priors:
@@ -742,16 +749,27 @@ def test_forest_plot_shows_the_comparison_fits_of_every_prior_set():
         tau = spec.priors[name].tau.sigma
         assert f"tau ~ half_normal(sigma={tau:g})" in label
         (idata,) = [v for k, v in comparisons.items() if k.startswith(f"partial pooling ({name}")]
-        assert idata is model._comparison_store()[id(fits[name])][1]["partial"]["idata"]
+        assert idata is extras[name].fits["partial"]
     for key in ("no pooling", "complete pooling"):
         assert len([t for t in legend if t.startswith(f"{key} (p ~ beta(")]) == 1
     # two EXNEX fits, two partial-pooling comparisons, one each of no and complete pooling
     assert len(comparisons) == 4 and len(legend) == 2 + 2 + 4
-    # a comparison that failed the gate is not drawn
-    model._comparison_store()[id(fits["tau_hn05"])][1]["partial"]["gate"] = "FAILED"
-    left = model.comparison_fits(fits)
+    # a comparison that failed the gate is not among the fits the component returns
+    del extras["tau_hn05"].fits["partial"]
+    left = components.comparison_fits(result)
     assert not any(k.startswith("partial pooling (tau_hn05") for k in left)
     assert any(k.startswith("partial pooling (tau_hn1: ") for k in left)
+
+
+def compare_priors(prior):
+    """The comparison models' priors as text, as the LOO component writes them."""
+    return {k: prior_text(v) for k, v in alternative_priors(prior).items()}
+
+
+def _fit(spec, name, model, idata, gate=None, summary=None):
+    """A Fit of fake draws (no MCMC)."""
+    return Fit(spec, name, spec.priors[name], model.data, idata,
+               gate or GateResult(checks=()), 0.0, summary)
 
 
 def test_phase_plot_has_its_own_title_and_room_for_its_labels():
@@ -760,8 +778,10 @@ def test_phase_plot_has_its_own_title_and_room_for_its_labels():
     assert model._title().startswith("CR within two cycles by study part: phase I PK expansion")
     assert "Fig 2" not in model._title()
     levels = list(model.data["subgroup"])
-    fig = model.plot({name: _fake_fit(levels, ["p(pk_expansion) - p(phase_2)"], j)
-                      for j, name in enumerate(spec.priors)})
+    fits = {name: _fit(spec, name, model, _fake_fit(levels, ["p(pk_expansion) - p(phase_2)"], j))
+            for j, name in enumerate(spec.priors)}
+    fig = components.figure(AnalysisResult(spec=spec, model=model, fits=fits,
+                                           reference=model.reference_table()))
     assert fig._suptitle.get_text() == model._title()
     renderer = fig.canvas.get_renderer()
     ticks = fig.axes[0].get_yticklabels()

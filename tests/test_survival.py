@@ -2,16 +2,24 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pandas as pd
+import pytensor.tensor as pt
 import pytest
+from lifelines import WeibullAFTFitter, WeibullFitter
+from lifelines.datasets import load_leukemia
 from scipy import integrate, stats
 
+from bayesblina.analyses import SurvivalModel, get_model_class
+from bayesblina.analyses.registry import DEFAULT_SPEC_DIR, load_spec
+from bayesblina.analyses.survival.model import _log_surv_dens
+from bayesblina.core.spec import GateThresholds, SamplerSettings, SummarySettings
+from bayesblina.core.summaries import mcse
 from bayesblina.errors import DataError, SpecError
-from bayesblina.model import SurvivalModel
-from bayesblina.spec.load import load_spec
-from bayesblina.spec.schema import GateThresholds, SamplerSettings, SummarySettings
-from bayesblina.summaries.posterior import mcse
+from bayesblina.pipeline import run_analysis
+from bayesblina.report.write import write_results
 
 VAGUE = {
     "log_scale": {"family": "normal", "mu": 0.0, "sigma": 10.0},
@@ -21,7 +29,6 @@ EFFECT = {"effect": {"family": "normal", "mu": 0.0, "sigma": 10.0}}
 
 
 def leukemia() -> pd.DataFrame:
-    from lifelines.datasets import load_leukemia
 
     df = load_leukemia()
     return pd.DataFrame({"time": df["t"].astype(float), "event": df["status"], "group": df["Rx"]})
@@ -56,7 +63,6 @@ shape = { family = "half_normal", sigma = 2 }
     ],
 )
 def test_bad_survival_specs(write_spec, old, new, match):
-    from bayesblina.model import get_model_class
 
     path = write_spec(SPEC.replace(old, new))
     with pytest.raises(SpecError, match=match):
@@ -82,9 +88,7 @@ def test_bad_patient_data(frame, match):
 
 def test_lifelines_parameterisation_of_the_weibull():
     """S(t) = exp(-(t/lambda)^rho): the model's log-density equals scipy's weibull_min."""
-    import pytensor.tensor as pt
 
-    from bayesblina.model.survival import _log_surv_dens
 
     t = np.array([0.5, 3.0, 17.0])
     log_s, log_f = _log_surv_dens("weibull", pt.as_tensor(t),
@@ -124,7 +128,6 @@ def grid_posterior_medians(data: pd.DataFrame, prior_sd: float) -> dict[str, flo
 
 @pytest.mark.slow
 def test_weibull_on_leukemia_centres_on_lifelines_mle():
-    from lifelines import WeibullAFTFitter, WeibullFitter
 
     data = leukemia()
     control = data[data["group"] == 0]
@@ -196,11 +199,7 @@ def test_exponential_posterior_matches_quadrature():
 def test_reconstructed_os_pools_reconstructions_and_gates_each(tmp_path):
     """The OS spec end to end on 3 reconstructions: gated per reconstruction, pooled,
     reconstruction uncertainty and reconstruction check reported, LOO table built."""
-    import json
 
-    from bayesblina.pipeline import run_analysis
-    from bayesblina.report.write import write_results
-    from bayesblina.spec.load import DEFAULT_SPEC_DIR
 
     spec = load_spec(DEFAULT_SPEC_DIR / "survival_os.toml").with_sampler(draws=500, tune=500)
     spec = spec.model_copy(update={

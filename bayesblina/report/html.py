@@ -9,7 +9,8 @@ from typing import Any
 
 import pandas as pd
 
-from bayesblina.pipeline import AnalysisResult
+from bayesblina.core.fit import AnalysisResult
+from bayesblina.core.summaries import element_keys
 
 
 def _table(df: pd.DataFrame, floatfmt: str = "{:.3f}") -> str:
@@ -73,7 +74,7 @@ def published_cell(row: Any) -> str:
 
 def side_by_side(result: AnalysisResult) -> pd.DataFrame:
     """Published frequentist estimate (exact CI) beside each prior set's posterior."""
-    ref = result.model.reference_table()
+    ref = result.reference
     table = result.summary_table()
     if ref is None or table.empty or "population" not in table:
         return pd.DataFrame()
@@ -94,15 +95,14 @@ def side_by_side(result: AnalysisResult) -> pd.DataFrame:
 
 
 def exact_check(result: AnalysisResult) -> pd.DataFrame:
-    """MCMC against the closed form: largest |difference| in units of MCSE per prior set."""
-    from bayesblina.report.write import element_keys
-
+    """MCMC against the closed form: the largest absolute difference, in MCSE, per prior set."""
     rows = []
-    for name, fit in result.fits.items():
-        if fit.summary is None or fit.exact is None:
+    for name, extras in result.extras.items():
+        fit = result.fits[name]
+        if fit.summary is None or extras.exact is None:
             continue
         keys = element_keys(fit.summary)
-        merged = fit.summary.merge(fit.exact[[*keys, "mean"]], on=keys, suffixes=("", "_exact"))
+        merged = fit.summary.merge(extras.exact[[*keys, "mean"]], on=keys, suffixes=("", "_exact"))
         merged = merged[merged["mean_exact"].notna()]
         z = ((merged["mean"] - merged["mean_exact"]).abs() / merged["mcse_mean"]).max()
         rows.append(
@@ -131,7 +131,7 @@ def analysis_section(result: AnalysisResult, figure_png: bytes | None) -> str:
     parts.append(
         f"<p class='meta'>model <code>{html.escape(spec.analysis.model)}</code> · spec "
         f"<code>{html.escape(spec.source_path)}</code> · data SHA-256 "
-        f"<code>{result.model.data_checksum()[:16]}…</code></p>"
+        f"<code>{result.data_sha256[:16]}…</code></p>"
     )
     parts += ["<h3>Data</h3>", _table(result.model.data, "{:g}")]
     parts += ["<h3>Priors</h3>", _table(prior_table(result))]
@@ -150,10 +150,10 @@ def analysis_section(result: AnalysisResult, figure_png: bytes | None) -> str:
     if not summary.empty:
         beside = side_by_side(result)
         if beside.empty:
-            beside = result.model.reference_table()
+            beside = result.reference
         parts += ["<h3>Published result beside the posterior</h3>", _table(beside)]
         decisions = pd.DataFrame(
-            [{"prior set": n, **f.decision} for n, f in result.fits.items() if f.decision]
+            [{"prior set": n, **e.decision} for n, e in result.extras.items() if e.decision]
         )
         if not decisions.empty:
             parts += ["<h3>Decisions</h3>", _table(decisions, "{:.3g}")]

@@ -17,9 +17,11 @@ from typing import Any
 
 import pandas as pd
 
+from bayesblina.analyses.registry import get_components
+from bayesblina.core.figures import figure_png
+from bayesblina.core.fit import AnalysisResult
+from bayesblina.core.summaries import element_keys
 from bayesblina.io import atomic_path, write_bytes, write_json, write_text
-from bayesblina.pipeline import AnalysisResult
-from bayesblina.plots.proportions import figure_png
 from bayesblina.report.html import render_report
 
 
@@ -30,10 +32,10 @@ def summary_entry(result: AnalysisResult) -> dict[str, Any]:
     ``median``, ``eti_low``/``eti_high``, ``hdi_low``/``hdi_high``, ``P(p>t)``) for fits
     that passed the gate; a fit that failed has ``null`` there, never numbers.
 
-    A model may add keys of its own (:meth:`~bayesblina.model.base.BayesModel.summary_json`),
-    each as ``entry[key][prior_set]`` (``null`` for a fit that failed; the key is absent
-    when no fit passed). The subgroup models
-    (:meth:`~bayesblina.model.subgroups.SubgroupModel.summary_json`) add, for the fit and
+    An analysis's components may add keys of their own
+    (:attr:`bayesblina.core.components.Extras.json`), each as ``entry[key][prior_set]``
+    (``null`` for a fit that failed; the key is absent when no fit passed). The subgroup models
+    (:func:`bayesblina.analyses.subgroups.components.summaries`) add, for the fit and
     for each model of its LOO comparison (``model`` one of ``partial``, ``none``,
     ``complete``, ``exnex``):
 
@@ -63,29 +65,23 @@ def summary_entry(result: AnalysisResult) -> dict[str, Any]:
         "title": result.spec.analysis.title,
         "model": result.spec.analysis.model,
         "spec": result.spec.source_path,
+        "spec_sha256": result.spec.source_sha256,
         "status": result.status,
-        "data_sha256": result.model.data_checksum(),
+        "data_sha256": result.data_sha256,
         "sampler": result.spec.sampler.model_dump(),
         "diagnostics": {name: fit.gate.to_dict() for name, fit in result.fits.items()},
         "results": results,
-        "decisions": {name: fit.decision for name, fit in result.fits.items() if fit.gate.passed},
+        "decisions": {name: dict(e.decision) for name, e in result.extras.items()},
     }
     extra: dict[str, dict[str, Any]] = {}
-    for name, fit in result.fits.items():
-        if fit.gate.passed:
-            for key, value in result.model.summary_json(fit.idata, result.spec).items():
-                extra.setdefault(key, {})[name] = value
+    for name, extras in result.extras.items():
+        for key, value in extras.json.items():
+            extra.setdefault(key, {})[name] = value
     for key, per_set in extra.items():
         if key in entry:
             raise ValueError(f"summary_json key {key!r} would replace a summary.json key")
         entry[key] = {name: per_set.get(name) for name in result.fits}
     return entry
-
-
-def element_keys(table: pd.DataFrame) -> list[str]:
-    """The columns that name a row of a summary table (those before ``mean``)."""
-    cols = [c for c in table.columns if c != "prior_set"]
-    return cols[: cols.index("mean")] if "mean" in cols else cols[:1]
 
 
 def _key(row: dict[str, Any], keys: list[str]) -> str:
@@ -130,11 +126,11 @@ def write_results(
         write_csv(out / "tables" / f"{name}_diagnostics.csv", r.diagnostics_table())
         for i, table in enumerate(r.extra_tables().values(), start=1):
             write_csv(out / "tables" / f"{name}_extra{i}.csv", table)
-        ref = r.model.reference_table()
+        ref = r.reference
         if ref is not None:
             write_csv(out / "tables" / f"{name}_published.csv", ref)
-        passed = {k: f.idata for k, f in r.fits.items() if f.gate.passed}
-        fig = r.model.plot(passed) if passed else None
+        make_figure = get_components(r.spec.analysis.model).figure
+        fig = make_figure(r) if make_figure is not None else None
         figures[name] = figure_png(fig) if fig is not None else None
         if figures[name] is not None:
             write_bytes(out / "figures" / f"{name}.png", figures[name])

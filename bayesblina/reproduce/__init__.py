@@ -1,6 +1,6 @@
 """Reproduce the paper's published frequentist numbers from the packaged counts."""
 
-from bayesblina.reproduce.frequentist import clopper_pearson, percent, round_half_up
+from bayesblina.core.frequentist import clopper_pearson, percent, round_half_up
 from bayesblina.reproduce.published import COLUMNS, format_table, reproduce_all
 
 __all__ = [

@@ -19,9 +19,10 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from bayesblina.core.frequentist import clopper_pearson, percent, round_half_up
 from bayesblina.data import loaders
+from bayesblina.design.simon import design_for_sizes, simon_oc
 from bayesblina.errors import DataError
-from bayesblina.reproduce.frequentist import clopper_pearson, percent, round_half_up
 
 __all__ = ["COLUMNS", "format_table", "reproduce_all"]
 
@@ -136,7 +137,6 @@ def _text_rows() -> Iterator[_Row]:
 
 def _design_rows() -> Iterator[_Row]:
     # Imported here so that this module imports even where the design module is absent.
-    from bayesblina.design.simon import design_for_sizes, simon_oc
 
     spec = loaders.load_phase2_design()
     ref = spec.reference

@@ -1,0 +1,129 @@
+"""The registered models and the spec loaders bound to them.
+
+A spec's ``analysis.model`` names one of :data:`MODELS`; :func:`load_spec` validates the
+spec's ``[data]``, ``[priors.<set>]`` and ``[options]`` against that model's schemas.
+The default specs (the repository's ``models/``) ship inside the package as
+``bayesblina.models``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from importlib.resources import files
+from pathlib import Path
+from typing import Any
+
+from bayesblina.analyses.dose_toxicity import components as dose_toxicity
+from bayesblina.analyses.dose_toxicity.blrm import BLRMModel
+from bayesblina.analyses.dose_toxicity.crm import CRMModel
+from bayesblina.analyses.multifactor import components as multifactor
+from bayesblina.analyses.multifactor.model import MultifactorModel
+from bayesblina.analyses.response_categories import components as response_categories
+from bayesblina.analyses.response_categories.model import ResponseCategoriesModel
+from bayesblina.analyses.response_rate import components as response_rate
+from bayesblina.analyses.response_rate.model import BetaBinomialModel
+from bayesblina.analyses.subgroups import components as subgroups
+from bayesblina.analyses.subgroups.exnex import ExnexModel
+from bayesblina.analyses.subgroups.model import SubgroupModel
+from bayesblina.analyses.survival import components as survival
+from bayesblina.analyses.survival.model import SurvivalModel
+from bayesblina.core import load as _load
+from bayesblina.core.components import Components
+from bayesblina.core.model import BayesModel
+from bayesblina.core.spec import AnalysisSpec
+from bayesblina.errors import SpecError
+
+#: model name used in ``analysis.model`` of a spec -> class
+MODELS: dict[str, type[BayesModel]] = {
+    BetaBinomialModel.name: BetaBinomialModel,
+    BLRMModel.name: BLRMModel,
+    CRMModel.name: CRMModel,
+    SurvivalModel.name: SurvivalModel,
+    SubgroupModel.name: SubgroupModel,
+    ExnexModel.name: ExnexModel,
+    MultifactorModel.name: MultifactorModel,
+    ResponseCategoriesModel.name: ResponseCategoriesModel,
+}
+
+#: model name -> the report components of its analysis room
+COMPONENTS: dict[str, Components] = {
+    BetaBinomialModel.name: response_rate.COMPONENTS,
+    BLRMModel.name: dose_toxicity.BLRM_COMPONENTS,
+    CRMModel.name: dose_toxicity.CRM_COMPONENTS,
+    SurvivalModel.name: survival.COMPONENTS,
+    SubgroupModel.name: subgroups.COMPONENTS,
+    ExnexModel.name: subgroups.COMPONENTS,
+    MultifactorModel.name: multifactor.COMPONENTS,
+    ResponseCategoriesModel.name: response_categories.COMPONENTS,
+}
+
+
+def get_model_class(name: str, *, where: str = "<spec>") -> type[BayesModel]:
+    """Return the model class registered under ``name``.
+
+    Raises
+    ------
+    SpecError
+        If no model has that name; the message lists the known models.
+    """
+    try:
+        return MODELS[name]
+    except (KeyError, TypeError):
+        raise SpecError(
+            f"{where}: key 'analysis.model': unknown model {name!r}; allowed: {sorted(MODELS)}"
+        ) from None
+
+
+
+def get_components(name: str) -> Components:
+    """The report components of the model registered under ``name``."""
+    return COMPONENTS[get_model_class(name).name]
+
+
+#: the default specs: the repository's ``models/``, packaged as ``bayesblina.models``
+DEFAULT_SPEC_DIR = Path(str(files("bayesblina.models")))
+
+
+def parse_spec(raw: dict[str, Any], *, where: str = "<spec>", text: str = "") -> AnalysisSpec:
+    """Validate a spec already parsed from TOML (see :func:`bayesblina.core.load.parse_spec`)."""
+    return _load.parse_spec(raw, resolve=get_model_class, where=where, text=text)
+
+
+def load_spec(path: str | Path) -> AnalysisSpec:
+    """Read and validate one spec file against its model.
+
+    Parameters
+    ----------
+    path : str or Path
+        A ``.toml`` file.
+
+    Returns
+    -------
+    AnalysisSpec
+
+    Raises
+    ------
+    SpecError
+        If the file does not exist, is not valid TOML, or fails validation.
+    """
+    path = Path(path)
+    return _load.load_spec(path, resolve=get_model_class, where=_display_path(path))
+
+
+def _display_path(path: Path) -> str:
+    """A default spec is named ``models/<file>`` (not a path of this machine); others as given."""
+    try:
+        inside = path.resolve().parent == DEFAULT_SPEC_DIR.resolve()
+    except OSError:
+        inside = False
+    return f"models/{path.name}" if inside else str(path)
+
+
+def load_specs(paths: Iterable[str | Path]) -> list[AnalysisSpec]:
+    """Load several specs, refusing duplicate analysis names."""
+    return _load.load_specs(paths, resolve=get_model_class)
+
+
+def discover_specs(spec_dir: str | Path | None = None) -> list[Path]:
+    """List the spec files of a folder (default: the packaged default specs)."""
+    return _load.discover_specs(spec_dir if spec_dir is not None else DEFAULT_SPEC_DIR)

@@ -1,0 +1,4 @@
+"""Response rate: beta-binomial CR rates.
+
+With their conjugate check and the Clopper–Pearson reference.
+"""

@@ -1,0 +1,1 @@
+"""Parametric survival (Weibull and alternatives) on pooled reconstructions of patient data."""

@@ -1,0 +1,139 @@
+"""Read analysis specs (``*.toml``) into validated :class:`~bayesblina.core.spec.AnalysisSpec`.
+
+The shell of a spec is generic; its ``[data]``, ``[priors.<set>]`` and ``[options]`` belong
+to the model named in ``analysis.model``. This module takes that model lookup as an
+argument (``resolve``), so it knows no model: :mod:`bayesblina.analyses.registry` binds
+it to the registered models.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+from bayesblina.core.messages import validate_section
+from bayesblina.core.spec import AnalysisSpec
+from bayesblina.errors import SpecError
+
+#: model name -> model class (raises SpecError naming the allowed names)
+Resolve = Callable[..., Any]
+
+
+def parse_spec(
+    raw: dict[str, Any], *, resolve: Resolve, where: str = "<spec>", text: str = ""
+) -> AnalysisSpec:
+    """Validate a spec already parsed from TOML.
+
+    Parameters
+    ----------
+    raw : dict
+        The TOML document as a dictionary.
+    resolve : callable
+        ``resolve(name, where=...)`` returns the model class registered under ``name``.
+    where : str
+        Name of the file (used in error messages).
+    text : str
+        The TOML text, stored for provenance.
+
+    Returns
+    -------
+    AnalysisSpec
+        The validated spec, with the model's own data and prior objects.
+
+    Raises
+    ------
+    SpecError
+        On any unknown key, wrong type, unknown model or prior family, or value out of range.
+    """
+    if not isinstance(raw, dict):
+        raise SpecError(f"{where}: a spec must be a TOML table")
+    raw = dict(raw)
+    analysis = raw.get("analysis")
+    if not isinstance(analysis, dict) or "model" not in analysis:
+        raise SpecError(f"{where}: missing required key 'analysis.model'")
+    model_cls = resolve(analysis["model"], where=where)
+    data_raw = raw.pop("data", None)
+    priors_raw = raw.pop("priors", None)
+    if data_raw is None:
+        raise SpecError(f"{where}: missing required table [data]")
+    if not isinstance(priors_raw, dict) or not priors_raw:
+        raise SpecError(f"{where}: missing required table [priors.<name>] (at least one prior set)")
+    data = validate_section(model_cls.DataSpec, data_raw, where=where, prefix=("data",))
+    priors = {
+        name: validate_section(model_cls.PriorSetSpec, p, where=where, prefix=("priors", name))
+        for name, p in priors_raw.items()
+    }
+    options = validate_section(
+        model_cls.OptionsSpec, raw.pop("options", {}), where=where, prefix=("options",)
+    )
+    full = {
+        **raw,
+        "data": data,
+        "priors": priors,
+        "options": options,
+        "source_path": where,
+        "source_text": text,
+    }
+    return validate_section(AnalysisSpec, full, where=where, prefix=())
+
+
+def load_spec(path: str | Path, *, resolve: Resolve, where: str | None = None) -> AnalysisSpec:
+    """Read and validate one spec file.
+
+    Parameters
+    ----------
+    path : str or Path
+        A ``.toml`` file.
+    resolve : callable
+        The model lookup (see :func:`parse_spec`).
+    where : str, optional
+        How messages and provenance name the file (default: the path as given).
+
+    Returns
+    -------
+    AnalysisSpec
+
+    Raises
+    ------
+    SpecError
+        If the file does not exist, is not valid TOML, or fails validation.
+    """
+    path = Path(path)
+    where = str(path) if where is None else where
+    if not path.is_file():
+        raise SpecError(f"spec file not found: {where}")
+    text = path.read_text(encoding="utf-8")
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as err:
+        raise SpecError(f"{where}: not valid TOML: {err}") from None
+    spec = parse_spec(raw, resolve=resolve, where=where, text=text)
+    if spec.analysis.name != path.stem:
+        raise SpecError(
+            f"{where}: key 'analysis.name': must equal the file name {path.stem!r} "
+            f"(got {spec.analysis.name!r})"
+        )
+    return spec
+
+
+def discover_specs(folder: str | Path) -> list[Path]:
+    """List the spec files (``*.toml``) of a folder, sorted by name."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise SpecError(f"spec folder not found: {folder}")
+    return sorted(folder.glob("*.toml"))
+
+
+def load_specs(paths: Iterable[str | Path], *, resolve: Resolve) -> list[AnalysisSpec]:
+    """Load several specs, refusing duplicate analysis names."""
+    specs = [load_spec(p, resolve=resolve) for p in paths]
+    seen: dict[str, str] = {}
+    for s in specs:
+        if s.name in seen:
+            raise SpecError(
+                f"{s.source_path}: analysis name {s.name!r} also used by {seen[s.name]}"
+            )
+        seen[s.name] = s.source_path
+    return specs

@@ -1,0 +1,118 @@
+"""Pydantic validation errors as one line per problem, naming file, key and what is allowed.
+
+For example::
+
+    models/overall_cr.toml: key 'priors.sceptical.p.beta': must be > 0 (got -9)
+"""
+
+from __future__ import annotations
+
+import types
+import typing
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from bayesblina.errors import SpecError
+
+
+def _unwrap(annotation: Any, raw: Any) -> Any:
+    """Reduce ``Annotated``/``Optional``/unions to the member that ``raw`` selects."""
+    origin = typing.get_origin(annotation)
+    if origin is typing.Annotated:
+        return _unwrap(typing.get_args(annotation)[0], raw)
+    if origin in (typing.Union, types.UnionType):
+        members = [a for a in typing.get_args(annotation) if a is not type(None)]
+        family = raw.get("family") if isinstance(raw, dict) else None
+        for member in members:
+            fields = getattr(member, "model_fields", {})
+            fam = fields.get("family")
+            if fam is not None and family in typing.get_args(fam.annotation):
+                return member
+        return members[0] if len(members) == 1 else annotation
+    return annotation
+
+
+def _allowed_keys(root: type[BaseModel], raw: dict[str, Any], loc: tuple[Any, ...]) -> list[str]:
+    """Field names allowed at ``loc`` (the location of an unknown key's parent)."""
+    cls: Any = root
+    node: Any = raw
+    for part in loc:
+        cls = _unwrap(cls, node)
+        if isinstance(cls, type) and issubclass(cls, BaseModel):
+            field = cls.model_fields.get(str(part))
+            if field is None:
+                return []
+            cls = field.annotation
+        elif typing.get_origin(cls) in (dict, list):
+            cls = typing.get_args(cls)[-1]
+        else:
+            return []
+        node = node.get(part) if isinstance(node, dict) else None
+    cls = _unwrap(cls, node)
+    if isinstance(cls, type) and issubclass(cls, BaseModel):
+        return [k for k, f in cls.model_fields.items() if not f.exclude]
+    return []
+
+
+def _clean_loc(raw: Any, loc: tuple[Any, ...]) -> tuple[Any, ...]:
+    """Drop the discriminator tags pydantic inserts into locations (``p.beta.alpha``)."""
+    out: list[Any] = []
+    node = raw
+    for i, part in enumerate(loc):
+        # pydantic puts the union member's tag after the field: p.<family>.alpha
+        if isinstance(node, dict) and node.get("family") == part and i + 1 < len(loc):
+            continue
+        out.append(part)
+        if isinstance(node, dict):
+            node = node.get(part)
+        elif isinstance(node, list) and isinstance(part, int) and part < len(node):
+            node = node[part]
+        else:
+            node = None
+    return tuple(out)
+
+
+def format_validation_error(
+    err: ValidationError,
+    *,
+    where: str,
+    root: type[BaseModel],
+    raw: dict[str, Any],
+    prefix: tuple[str, ...] = (),
+) -> str:
+    """Turn a pydantic error into lines naming the key and what is allowed."""
+    lines = []
+    for e in err.errors():
+        rel = _clean_loc(raw, tuple(e["loc"]))
+        key = ".".join(prefix + tuple(str(p) for p in rel))
+        if e["type"] == "extra_forbidden":
+            allowed = _allowed_keys(root, raw, rel[:-1])
+            hint = f"; allowed keys: {', '.join(allowed)}" if allowed else ""
+            lines.append(f"{where}: unknown key '{key}'{hint}")
+        elif e["type"] == "missing":
+            lines.append(f"{where}: missing required key '{key}'")
+        elif e["type"] == "union_tag_invalid":
+            ctx = e.get("ctx", {})
+            lines.append(
+                f"{where}: key '{key}.family': unknown prior family {ctx.get('tag')!r}; "
+                f"allowed: {ctx.get('expected_tags')}"
+            )
+        else:
+            msg = e["msg"].replace("Input should be", "must be").replace("Value error, ", "")
+            got = "" if isinstance(e.get("input"), dict) else f" (got {e.get('input')!r})"
+            lines.append(f"{where}: key '{key}': {msg}{got}")
+    return "\n".join(lines)
+
+
+def validate_section(
+    cls: type[BaseModel], raw: Any, *, where: str, prefix: tuple[str, ...]
+) -> Any:
+    """Validate ``raw`` against ``cls``; any problem is one :class:`SpecError`."""
+    try:
+        return cls.model_validate(raw)
+    except ValidationError as err:
+        raw_dict = raw if isinstance(raw, dict) else {}
+        raise SpecError(
+            format_validation_error(err, where=where, root=cls, raw=raw_dict, prefix=prefix)
+        ) from None

@@ -1,0 +1,198 @@
+"""The sampling core every model uses: one function, several backends, fixed seeds.
+
+``sample(model, settings)`` sets the model's current data and hyperparameters into its
+``pm.Data`` containers, runs the chosen backend and returns ``arviz.InferenceData`` with
+the model's named coords/dims and provenance attributes.
+
+Compiled sampler objects are cached on the model (``model.compiled``) and reused while the
+graph is unchanged, so a refit with new data or new prior values does not recompile:
+
+* ``pymc``: PyMC's NUTS. The ``pm.NUTS`` step (its compiled log-density and gradient) is
+  built once and passed to ``pm.sample``, which resets its tuning at every call.
+* ``nutpie``: ``nutpie.compile_pymc_model`` once, then ``compiled.with_data(...)``.
+* ``numpyro``: ``pm.sample(nuts_sampler="numpyro")`` (JAX compiles per call).
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import platform
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+import arviz as az
+import numpy as np
+import pymc as pm
+
+from bayesblina.errors import SamplerError
+
+if TYPE_CHECKING:
+    from bayesblina.core.model import BayesModel
+    from bayesblina.core.spec import SamplerSettings
+
+#: optional backends -> (modules they need, pip extra that installs them)
+_EXTRAS = {"nutpie": (("nutpie",), "nutpie"), "numpyro": (("numpyro", "jax"), "numpyro")}
+
+
+def require_backend(backend: str) -> None:
+    """Raise a clear error if an optional backend's packages are not installed.
+
+    Raises
+    ------
+    SamplerError
+        Naming the missing package and the extra that installs it.
+    """
+    if backend == "pymc":
+        return
+    if backend not in _EXTRAS:
+        raise SamplerError(
+            f"unknown sampler {backend!r}; allowed: {['pymc', *sorted(_EXTRAS)]}"
+        )
+    modules, extra = _EXTRAS[backend]
+    missing = [m for m in modules if importlib.util.find_spec(m) is None]
+    if missing:
+        raise SamplerError(
+            f"sampler {backend!r} needs {', '.join(missing)}, which is not installed; "
+            f"install the extra: pip install 'bayesblina[{extra}]'"
+        )
+
+
+def _shapes(values: dict[str, Any]) -> tuple[tuple[str, tuple[int, ...]], ...]:
+    """Shape signature of the data: compiled samplers are valid only for these shapes."""
+    return tuple(sorted((k, np.shape(v)) for k, v in values.items()))
+
+
+def _sample_pymc(model: BayesModel, values: dict[str, Any], s: SamplerSettings) -> Any:
+    pm_model = model.build()
+    # the compiled step fixes parameter shapes: a new shape signature needs a new step
+    key = ("pymc", s.target_accept, _shapes(values))
+    with pm_model:
+        pm.set_data(values, coords=model.coords())
+        step = model.compiled.get(key)
+        if step is None:
+            step = model.compiled[key] = model.pymc_step(s.target_accept)
+        return pm.sample(
+            initvals=model.initvals(s.chains, s.seed),
+            draws=s.draws,
+            tune=s.tune,
+            chains=s.chains,
+            cores=s.cores,
+            step=step,
+            random_seed=s.seed,
+            progressbar=False,
+            compute_convergence_checks=False,
+            return_inferencedata=True,
+        )
+
+
+def _sample_nutpie(model: BayesModel, values: dict[str, Any], s: SamplerSettings) -> Any:
+    import nutpie  # noqa: PLC0415 - optional backend (the nutpie extra)
+
+    pm_model = model.build()
+    shapes = _shapes(values)
+    cached = model.compiled.get("nutpie")
+    if cached is None or cached[0] != shapes:
+        # nutpie's compiled model has fixed data shapes: recompile only when they change
+        with pm_model:
+            pm.set_data(values, coords=model.coords())
+        cached = model.compiled["nutpie"] = (shapes, nutpie.compile_pymc_model(pm_model))
+    compiled = cached[1].with_data(**values)
+    idata = nutpie.sample(
+        compiled,
+        draws=s.draws,
+        tune=s.tune,
+        chains=s.chains,
+        cores=s.cores,
+        seed=s.seed,
+        target_accept=s.target_accept,
+        progress_bar=False,
+    )
+    # nutpie labels dims from the model as compiled: relabel with the current coords
+    coords = {k: v for k, v in model.coords().items() if k in idata.posterior.dims}
+    return idata.assign_coords(coords, groups=["posterior"])
+
+
+def _sample_numpyro(model: BayesModel, values: dict[str, Any], s: SamplerSettings) -> Any:
+    pm_model = model.build()
+    with pm_model:
+        pm.set_data(values, coords=model.coords())
+        return pm.sample(
+            draws=s.draws,
+            tune=s.tune,
+            chains=s.chains,
+            random_seed=s.seed,
+            target_accept=s.target_accept,
+            nuts_sampler="numpyro",
+            progressbar=False,
+            compute_convergence_checks=False,
+        )
+
+
+BACKENDS: dict[str, Callable[[BayesModel, dict[str, Any], SamplerSettings], Any]] = {
+    "pymc": _sample_pymc,
+    "nutpie": _sample_nutpie,
+    "numpyro": _sample_numpyro,
+}
+
+
+def library_versions() -> dict[str, str]:
+    """Versions of bayesblina and the libraries that shape its numbers."""
+    out = {"python": platform.python_version()}
+    for name in ("bayesblina", "pymc", "pytensor", "arviz", "numpy", "scipy", "pandas"):
+        try:
+            out[name] = importlib.import_module(name).__version__
+        except (ImportError, AttributeError):  # pragma: no cover - all are dependencies
+            out[name] = "unknown"
+    return out
+
+
+def sample(
+    model: BayesModel,
+    settings: SamplerSettings,
+    *,
+    provenance: dict[str, Any] | None = None,
+) -> az.InferenceData:
+    """Fit ``model`` with its current data and prior.
+
+    Parameters
+    ----------
+    model : BayesModel
+        A model; it is built on first use and its compiled sampler is reused afterwards.
+    settings : SamplerSettings
+        Backend, draws, tune, chains, target_accept, cores and seed.
+    provenance : dict, optional
+        Extra attributes to store (e.g. ``{"spec": ..., "prior_set": ...}``).
+
+    Returns
+    -------
+    arviz.InferenceData
+        ``posterior``, ``sample_stats``, ``observed_data`` and ``constant_data`` groups with
+        the model's dims; ``posterior.attrs`` (and the root attrs) hold the provenance.
+
+    Raises
+    ------
+    SamplerError
+        If the backend is unknown or its optional packages are missing.
+    """
+    require_backend(settings.backend)
+    values = {**model.data_values(), **model.prior_values()}
+    idata = BACKENDS[settings.backend](model, values, settings)
+    attrs = {
+        **{f"{k}_version": v for k, v in library_versions().items()},
+        "sampler": settings.backend,
+        "seed": int(settings.seed),
+        "draws": int(settings.draws),
+        "tune": int(settings.tune),
+        "chains": int(settings.chains),
+        "target_accept": float(settings.target_accept),
+        "model": model.name,
+        "data_sha256": model.data_checksum(),
+        "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
+    for k, v in (provenance or {}).items():
+        attrs[k] = v if isinstance(v, (str, int, float)) else str(v)
+    idata.posterior.attrs.update(attrs)
+    idata.attrs = {**getattr(idata, "attrs", {}), **attrs}
+    return idata

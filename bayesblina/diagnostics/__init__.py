@@ -1,1 +1,0 @@
-"""Convergence diagnostics and the gate every result must pass."""

@@ -1,1 +1,0 @@
-"""Figures (matplotlib); the command line renders them with the Agg backend."""

@@ -1,1 +1,0 @@
-"""The sampling core (one module every model uses)."""

@@ -1,1 +1,0 @@
-"""Analysis specs: the TOML files under ``models/``, validated with pydantic."""

@@ -1,1 +1,0 @@
-"""Posterior summaries of gated fits: tidy tables a script can read."""

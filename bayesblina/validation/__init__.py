@@ -1,1 +1,0 @@
-"""Simulation validation of models whose correctness has no closed-form check."""

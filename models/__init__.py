@@ -1,0 +1,1 @@
+"""The default analysis and design specs (TOML), shipped as ``bayesblina.models``."""
