@@ -208,9 +208,8 @@ def test_phase_file_must_add_up_to_all_5_15(tmp_path, write_spec):
     msg = str(err.value)
     assert str(path) in msg
     assert "add up to 70 patients and 27 CRs, but all_5_15 has 71 patients and 27 CRs" in msg
-    spec = load_spec(write_spec(subgroup_spec(f'[data]\nfactor = "phase"\nfile = "{path}"\n')))
-    with pytest.raises(DataError, match="must add up to the analysed population"):
-        SubgroupModel.from_spec(spec)
+    with pytest.raises(DataError, match="must add up to the analysed population"):  # the spec loader checks the data
+        load_spec(write_spec(subgroup_spec(f'[data]\nfactor = "phase"\nfile = "{path}"\n')))
 
 
 def test_phase_file_with_crs_above_patients_names_the_cell(tmp_path):
@@ -258,10 +257,9 @@ def _edited_fig2(tmp_path, factor, level, column, value):
 
 def test_fig2_file_level_with_zero_patients_names_file_line_and_rule(tmp_path, write_spec):
     path = _edited_fig2(tmp_path, "previous_relapses", "0", "n", 0)
-    spec = load_spec(write_spec(subgroup_spec(
-        f'[data]\nfactor = "previous_relapses"\nfile = "{path}"\n')))
-    with pytest.raises(DataError) as err:
-        SubgroupModel.from_spec(spec)
+    with pytest.raises(DataError) as err:  # the spec loader checks the data
+        load_spec(write_spec(subgroup_spec(
+            f'[data]\nfactor = "previous_relapses"\nfile = "{path}"\n')))
     msg = str(err.value)
     assert str(path) in msg and "column 'n'" in msg and "value 0" in msg
     assert "at least 1" in msg
@@ -269,9 +267,8 @@ def test_fig2_file_level_with_zero_patients_names_file_line_and_rule(tmp_path, w
 
 def test_fig2_file_crs_above_patients_names_file_line_and_rule(tmp_path, write_spec):
     path = _edited_fig2(tmp_path, "age", "<2", "cr", 11)
-    spec = load_spec(write_spec(subgroup_spec(f'[data]\nfactor = "age"\nfile = "{path}"\n')))
-    with pytest.raises(DataError) as err:
-        SubgroupModel.from_spec(spec)
+    with pytest.raises(DataError) as err:  # the spec loader checks the data
+        load_spec(write_spec(subgroup_spec(f'[data]\nfactor = "age"\nfile = "{path}"\n')))
     msg = str(err.value)
     assert str(path) in msg and "column 'cr'" in msg and "value 11" in msg
     assert "exceeds n = 10" in msg
@@ -279,9 +276,8 @@ def test_fig2_file_crs_above_patients_names_file_line_and_rule(tmp_path, write_s
 
 def test_fig2_file_factor_that_does_not_add_up_names_file_and_totals(tmp_path, write_spec):
     path = _edited_fig2(tmp_path, "region", "Europe", "cr", 0)
-    spec = load_spec(write_spec(subgroup_spec(f'[data]\nfactor = "age"\nfile = "{path}"\n')))
-    with pytest.raises(DataError) as err:
-        SubgroupModel.from_spec(spec)
+    with pytest.raises(DataError) as err:  # the spec loader checks the data
+        load_spec(write_spec(subgroup_spec(f'[data]\nfactor = "age"\nfile = "{path}"\n')))
     msg = str(err.value)
     assert str(path) in msg and "factor 'region'" in msg
     assert "the levels of every factor must add up to the population" in msg
@@ -462,9 +458,8 @@ def _edited_categories(tmp_path, population, category, value):
 
 def test_negative_count_in_a_file_names_file_line_and_column(tmp_path, write_spec):
     path = _edited_categories(tmp_path, "all_5_15", "no_response", -1)
-    spec = load_spec(write_spec(category_spec(data=f'file = "{path}"\n')))
-    with pytest.raises(DataError) as err:
-        ResponseCategoriesModel.from_spec(spec)
+    with pytest.raises(DataError) as err:  # the spec loader checks the data
+        load_spec(write_spec(category_spec(data=f'file = "{path}"\n')))
     msg = str(err.value)
     assert str(path) in msg and "column 'count'" in msg and "value '-1'" in msg
     assert "cannot be negative" in msg
@@ -472,9 +467,8 @@ def test_negative_count_in_a_file_names_file_line_and_column(tmp_path, write_spe
 
 def test_categories_not_adding_up_in_a_file_names_file_and_totals(tmp_path, write_spec):
     path = _edited_categories(tmp_path, "all_5_15", "no_response", 20)
-    spec = load_spec(write_spec(category_spec(data=f'file = "{path}"\n')))
-    with pytest.raises(DataError) as err:
-        ResponseCategoriesModel.from_spec(spec)
+    with pytest.raises(DataError) as err:  # the spec loader checks the data
+        load_spec(write_spec(category_spec(data=f'file = "{path}"\n')))
     msg = str(err.value)
     assert str(path) in msg
     assert "population 'all_5_15' add up to 69, which must equal its population_n = 70" in msg
@@ -486,9 +480,8 @@ def test_mrd_split_that_does_not_fit_the_crs_names_the_proportions_file(tmp_path
     table.loc[hit, "n"] = "28"
     path = tmp_path / "proportions.csv"
     table.to_csv(path, index=False)
-    spec = load_spec(write_spec(category_spec(data=f'proportions_file = "{path}"\n')))
-    with pytest.raises(DataError) as err:
-        ResponseCategoriesModel.from_spec(spec)
+    with pytest.raises(DataError) as err:  # the spec loader checks the data
+        load_spec(write_spec(category_spec(data=f'proportions_file = "{path}"\n')))
     msg = str(err.value)
     assert str(path) in msg and "complete_mrd_among_cr is 14 of 28" in msg
     assert "the CR category has 27" in msg
@@ -526,10 +519,9 @@ def test_bad_category_frames_are_refused(frame, match):
 
 
 def test_unknown_population_lists_the_allowed_ones(write_spec):
-    spec = load_spec(write_spec(category_spec(data='population = "phase_1"\n')))
     with pytest.raises(SpecError, match=r"'data.population'.*'phase_1'.*allowed: "
-                                        r"\['phase_2', 'all_5_15', 'age_lt2'\]"):
-        ResponseCategoriesModel.from_spec(spec)
+                                        r"\['phase_2', 'all_5_15', 'age_lt2'\]"):  # the spec loader checks the data
+        load_spec(write_spec(category_spec(data='population = "phase_1"\n')))
 
 
 def test_split_without_mrd_data_is_a_spec_error():

@@ -8,9 +8,13 @@ round-half-to-even.
 from __future__ import annotations
 
 import numbers
+from collections.abc import Sequence
 from decimal import ROUND_HALF_UP, Decimal, localcontext
 from fractions import Fraction
+from typing import Any
 
+import numpy as np
+import pandas as pd
 from scipy.stats import binomtest
 
 from bayesblina.errors import DataError
@@ -152,3 +156,30 @@ def percent(x: int, n: int, decimals: int) -> float:
     """
     x, n = _check_counts(x, n)
     return round_half_up(Fraction(100 * x, n), decimals)
+
+
+def exact_ci_table(
+    x: Sequence[int], n: Sequence[int], *, level: float = 0.95, **labels: Sequence[Any]
+) -> pd.DataFrame:
+    """Observed proportions with their exact (Clopper–Pearson) CIs, one row per count.
+
+    The one reference table of every analysis: label columns first (``labels``, in the
+    order given), then ``x``, ``n``, ``observed``, ``cp_low``, ``cp_high``. A row with
+    ``n = 0`` has NaN there (no proportion to estimate).
+
+    Parameters
+    ----------
+    x, n : sequences of int
+        Successes and trials per row.
+    level : float
+        Coverage of the interval.
+    **labels : sequences
+        Label columns (e.g. ``population=[...]``), each as long as ``x``.
+    """
+    rows = []
+    for i, (xi, ni) in enumerate(zip(x, n, strict=True)):
+        xi, ni = int(xi), int(ni)
+        lo, hi = clopper_pearson(xi, ni, level) if ni else (np.nan, np.nan)
+        rows.append({**{k: v[i] for k, v in labels.items()}, "x": xi, "n": ni,
+                     "observed": xi / ni if ni else np.nan, "cp_low": lo, "cp_high": hi})
+    return pd.DataFrame(rows, columns=[*labels, "x", "n", "observed", "cp_low", "cp_high"])

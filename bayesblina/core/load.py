@@ -15,7 +15,7 @@ from typing import Any
 
 from bayesblina.core.messages import validate_section
 from bayesblina.core.spec import AnalysisSpec
-from bayesblina.errors import SpecError
+from bayesblina.errors import BayesblinaError, SpecError
 
 #: model name -> model class (raises SpecError naming the allowed names)
 Resolve = Callable[..., Any]
@@ -68,6 +68,7 @@ def parse_spec(
     options = validate_section(
         model_cls.OptionsSpec, raw.pop("options", {}), where=where, prefix=("options",)
     )
+    check_prior_sets(model_cls, data, priors, options, where=where)
     full = {
         **raw,
         "data": data,
@@ -77,6 +78,28 @@ def parse_spec(
         "source_text": text,
     }
     return validate_section(AnalysisSpec, full, where=where, prefix=())
+
+
+def check_prior_sets(
+    model_cls: Any, data_spec: Any, priors: dict[str, Any], options: Any, *, where: str
+) -> None:
+    """Load the spec's data and check every prior set against it and the options.
+
+    Raises
+    ------
+    SpecError
+        Naming the file, the prior set and the rule it breaks (or the data problem).
+    """
+    try:
+        data = model_cls.validate_data(model_cls.load_data(data_spec))
+    except BayesblinaError as err:
+        msg = str(err)
+        raise type(err)(msg if msg.startswith(where) else f"{where}: {msg}") from None
+    for name, prior in priors.items():
+        try:
+            model_cls.check_prior_set(prior, options, data)
+        except SpecError as err:
+            raise SpecError(f"{where}: key 'priors.{name}': {err}") from None
 
 
 def load_spec(path: str | Path, *, resolve: Resolve, where: str | None = None) -> AnalysisSpec:

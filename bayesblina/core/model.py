@@ -11,6 +11,7 @@ is sampled in a constructor.
 from __future__ import annotations
 
 import hashlib
+import json
 from abc import ABC, abstractmethod
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -36,11 +37,27 @@ if TYPE_CHECKING:
 
 
 def frame_checksum(data: pd.DataFrame) -> str:
-    """SHA-256 of a data frame: column names, dtypes and every value, in order."""
-    h = hashlib.sha256()
-    h.update(repr([(str(c), str(t)) for c, t in data.dtypes.items()]).encode())
-    h.update(pd.util.hash_pandas_object(data, index=False).to_numpy().tobytes())
-    return h.hexdigest()
+    """SHA-256 of a data frame: column names, dtypes and every value, in order.
+
+    Values are serialised as JSON (floats by their shortest exact repr; cells holding
+    lists, such as a stepwise regimen, as lists), so equal frames hash equally.
+    """
+    payload = {
+        "columns": [str(c) for c in data.columns],
+        "dtypes": [str(t) for t in data.dtypes],
+        "data": data.to_dict(orient="split", index=False)["data"],
+    }
+    text = json.dumps(payload, default=_json_value, sort_keys=True)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _json_value(value: Any) -> Any:
+    """A NumPy scalar or array as a plain value; anything else by its text."""
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    return str(value)
 
 
 class PriorSetBase(BaseModel):
@@ -110,6 +127,8 @@ class BayesModel(ABC):
         self.data = self.validate_data(data)
         self.prior = self._check_prior(prior)
         self._model: pm.Model | None = None
+        #: the structure (model, prior families) the built graph was made for
+        self._built_key: tuple[Any, ...] | None = None
         #: compiled sampler objects by backend key, reused across refits
         self.compiled: dict[Any, Any] = {}
 
@@ -130,9 +149,21 @@ class BayesModel(ABC):
         """Check a data frame before it enters the model (override to add rules)."""
         return data
 
+    @classmethod
+    def check_prior_set(cls, prior: PriorSetBase, options: BaseModel, data: pd.DataFrame) -> None:
+        """Rules a prior set must meet for these options and data; raise ``SpecError``.
+
+        The one place for a model's prior rules beyond the families each parameter accepts
+        (``PriorSetSpec``): which parameters need a prior for the options chosen, shapes
+        that follow the data. The spec loader calls it for every prior set (so ``check``
+        builds no model), the constructor for the prior it is given. Nothing by default.
+        """
+        return None
+
     def _check_prior(self, prior: PriorSetBase | dict[str, Any]) -> PriorSetBase:
         if not isinstance(prior, self.PriorSetSpec):
             prior = self.PriorSetSpec.model_validate(prior)
+        self.check_prior_set(prior, self.options, self.data)
         return prior
 
     # -- the graph --------------------------------------------------------------------

@@ -140,3 +140,14 @@ def element_keys(table: pd.DataFrame) -> list[str]:
     """The columns that name a row of a summary table (those before ``mean``)."""
     cols = [c for c in table.columns if c != "prior_set"]
     return cols[: cols.index("mean")] if "mean" in cols else cols[:1]
+
+
+def interval_summary(draws: np.ndarray, ci_prob: float) -> dict[str, float]:
+    """Mean and equal-tailed interval of draws as plain numbers (a ``summary.json`` entry).
+
+    The same numbers as :func:`summarise_draws`'s ``mean``, ``eti_low`` and ``eti_high``.
+    """
+    draws = np.asarray(draws).ravel()
+    lo, hi = np.quantile(draws, [(1 - ci_prob) / 2, 1 - (1 - ci_prob) / 2])
+    return {"mean": float(draws.mean()), "eti_low": float(lo), "eti_high": float(hi),
+            "ci_prob": float(ci_prob)}
