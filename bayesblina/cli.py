@@ -12,17 +12,16 @@ import sys
 import time
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from pathlib import Path
 
 import matplotlib
 
 from bayesblina.analyses import get_model_class
-from bayesblina.analyses.registry import discover_specs, load_specs
+from bayesblina.analyses.registry import discover_specs, find_specs, load_specs
 from bayesblina.core.sampling import library_versions, require_backend
 from bayesblina.errors import BayesblinaError, SpecError
 from bayesblina.pipeline import run_analysis
 from bayesblina.report.write import write_results
-from bayesblina.reproduce import format_table, reproduce_all
+from bayesblina.reproduce import format_table, reproduce_all, to_records
 
 
 def _progress(msg: str) -> None:
@@ -33,7 +32,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
     matplotlib.use("Agg")  # figures go to files: no window, no display needed
 
-    paths = [Path(p) for p in args.specs] if args.specs else discover_specs(args.spec_dir)
+    paths = find_specs(args.specs) if args.specs else discover_specs(args.spec_dir)
     if not paths:
         raise BayesblinaError(f"no spec files (*.toml) in {args.spec_dir or 'models/'}")
     specs = load_specs(paths)
@@ -81,10 +80,7 @@ def _cmd_reproduce(args: argparse.Namespace) -> int:
 
     df = reproduce_all()
     if args.json:
-        records = df[["quantity", "published", "reproduced", "matches"]].to_dict(orient="records")
-        for r in records:
-            r["matches"] = bool(r["matches"])
-        print(json.dumps(records, indent=2))
+        print(json.dumps(to_records(df), indent=2))
     else:
         print(format_table(df))
     unexplained = df[~df["matches"]]
@@ -101,7 +97,7 @@ def _cmd_check(args: argparse.Namespace) -> int:
     a Dirichlet with the wrong number of categories) is a spec error naming the file and
     the prior set. Nothing is built or sampled.
     """
-    paths = [Path(p) for p in args.specs] if args.specs else discover_specs(args.spec_dir)
+    paths = find_specs(args.specs) if args.specs else discover_specs(args.spec_dir)
     for spec in load_specs(paths):
         cls = get_model_class(spec.analysis.model, where=spec.source_path)
         try:
@@ -128,7 +124,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     run = sub.add_parser("run", help="run analyses and write the report")
-    run.add_argument("specs", nargs="*", help="spec files (default: every models/*.toml)")
+    run.add_argument("specs", nargs="*",
+                     help="spec files or default spec names (default: every default spec)")
     run.add_argument("--out", default="results", help="output folder (default: results/)")
     run.add_argument("--seed", type=int, help="override every spec's seed")
     run.add_argument("--sampler", choices=["pymc", "nutpie", "numpyro"], help="override backend")

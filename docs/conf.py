@@ -15,6 +15,8 @@ DOCS = Path(__file__).resolve().parent
 ROOT = DOCS.parent
 # document the source tree beside these pages (also when it is not installed editable)
 sys.path.insert(0, str(ROOT))
+# local extensions: the bayesblina-table directive (tables computed at build time)
+sys.path.insert(0, str(DOCS / "_ext"))
 
 import bayesblina  # noqa: E402
 
@@ -32,6 +34,7 @@ extensions = [
     "sphinx.ext.napoleon",
     "sphinx.ext.mathjax",
     "sphinx.ext.viewcode",
+    "bayesblina_tables",
 ]
 source_suffix = {".md": "markdown"}
 root_doc = "index"

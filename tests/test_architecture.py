@@ -46,3 +46,11 @@ def test_import_contracts_hold():
     proc = subprocess.run([str(Path(sys.executable).parent / "lint-imports")], cwd=ROOT,
                           capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_the_api_page_documents_every_module():
+    page = (ROOT / "docs" / "api.md").read_text(encoding="utf-8")
+    listed = set(re.findall(r"^\.\. automodule:: (\S+)$", page, flags=re.MULTILINE))
+    modules = {".".join(Path(p).with_suffix("").parts) for p in _modules()
+               if p.startswith("bayesblina/") and not p.endswith("__init__.py")}
+    assert not sorted(modules - listed), sorted(modules - listed)

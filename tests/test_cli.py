@@ -17,6 +17,7 @@ from bayesblina.analyses.registry import DEFAULT_SPEC_DIR, load_spec
 from bayesblina.analyses.response_categories.model import ResponseCategoriesModel
 from bayesblina.cli import main
 from bayesblina.report.html import published_cell, side_by_side
+from bayesblina.reproduce import JSON_KEYS
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -67,8 +68,10 @@ def test_reproduce_json(capsys):
     code, out, _ = run_cli(capsys, "reproduce", "--json")
     assert code == 0
     rows = json.loads(out)
-    assert rows and all(set(r) == {"quantity", "published", "reproduced", "matches"} for r in rows)
+    assert rows and all(tuple(r) == JSON_KEYS for r in rows)
     assert all(isinstance(r["matches"], bool) for r in rows)
+    # every mismatch is a recorded contradiction of the paper
+    assert all(r["contradiction_id"] for r in rows if not r["matches"])
     assert sum(r["matches"] for r in rows) >= 100
 
 

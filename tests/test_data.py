@@ -11,7 +11,7 @@ import pytest
 
 from bayesblina import data
 from bayesblina.core.frequentist import round_half_up
-from bayesblina.data import loaders
+from bayesblina import data as loaders
 from bayesblina.errors import DataError
 
 # --------------------------------------------------------------------------------------

@@ -3,6 +3,8 @@ against the exact grid engine and the published examples."""
 
 from __future__ import annotations
 
+import re
+
 import arviz as az
 import numpy as np
 import pandas as pd
@@ -28,9 +30,26 @@ BLRM_PRIOR = '[priors.p]\ntheta = { family = "bivariate_normal", mean = [-1.4, 0
 CRM_PRIOR = '[priors.p]\nbeta = { family = "normal", mu = 0, sigma = 1.16 }\n'
 
 
+#: the options a dose-toxicity spec must state (the doses are data of a spec, never defaults)
+REQUIRED = {
+    "blrm": {"d_ref": "15.0", "dose_grid": "[5.0, 10.0, 15.0, 20.0, 30.0, 40.0]",
+             "studied_doses": "[5.0, 15.0, 30.0]"},
+    "crm": {"dose_levels": "[5.0, 15.0, 30.0]", "skeleton": "[0.08, 0.16, 0.30]"},
+}
+
+
+def with_required(model: str, options: str) -> str:
+    """``options`` (a TOML ``[options]`` table or nothing) with the required keys it lacks."""
+    text = options if "[options]" in options else "[options]\n" + options
+    for key, value in REQUIRED[model].items():
+        if not re.search(rf"^{key}\s*=", text, flags=re.MULTILINE):
+            text += f"{key} = {value}\n"
+    return text
+
+
 def spec_text(model: str, data: str, options: str = "") -> str:
     prior = BLRM_PRIOR if model == "blrm" else CRM_PRIOR
-    return SPEC_HEAD.format(model=model) + data + options + prior
+    return SPEC_HEAD.format(model=model) + data + with_required(model, options) + prior
 
 
 def test_trial_cohorts_become_regimens():
@@ -94,16 +113,20 @@ def test_bad_dose_toxicity_specs(write_spec, model, data, options, match):
     assert str(path) in str(err.value)
 
 
+BLRM_OPTIONS = {"d_ref": 15.0, "dose_grid": [5.0, 15.0, 30.0], "studied_doses": [5.0, 15.0]}
+
+
 def test_bad_data_frames_are_refused():
     good = pd.DataFrame({"label": ["a"], "periods": [[(5.0, 28.0)]], "patients": [3], "dlts": [1]})
     prior = {"theta": {"family": "bivariate_normal", "mean": [0, 0], "sd": [1, 1]}}
     with pytest.raises(DataError, match="DLTs 4 exceed patients 3"):
-        BLRMModel(good.assign(dlts=[4]), prior)
+        BLRMModel(good.assign(dlts=[4]), prior, BLRM_OPTIONS)
     with pytest.raises(DataError, match=r"dose > 0 and days > 0 \(got dose=-5.0"):
-        BLRMModel(good.assign(periods=[[(-5.0, 28.0)]]), prior)
+        BLRMModel(good.assign(periods=[[(-5.0, 28.0)]]), prior, BLRM_OPTIONS)
     with pytest.raises(DataError, match="empty regimen"):
-        BLRMModel(good.assign(periods=[[]]), prior)
-    crm = CRMModel(good, {"beta": {"family": "normal", "sigma": 1}}, {"dose_levels": [5, 15, 30]})
+        BLRMModel(good.assign(periods=[[]]), prior, BLRM_OPTIONS)
+    crm = CRMModel(good, {"beta": {"family": "normal", "sigma": 1}},
+                   {"dose_levels": [5, 15, 30], "skeleton": [0.08, 0.16, 0.30]})
     crm.set_data(good.assign(periods=[[(20.0, 28.0)]]))
     with pytest.raises(DataError, match=r"dose 20.0 is not a CRM dose level; allowed: \[5.0, 15.0, 30.0\]"):
         crm.coords()

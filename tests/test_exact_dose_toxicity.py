@@ -12,6 +12,7 @@ import pytest
 from scipy.special import expit, log_expit, logit
 
 import bayesblina.analyses.dose_toxicity.exact as dt
+import bayesblina.analyses.dose_toxicity.grid as grid
 from bayesblina.analyses.dose_toxicity import (
     BLRMGridPosterior,
     CRMGridPosterior,
@@ -110,7 +111,7 @@ def _random_counts(rng, batch, n_obs, p):
 @pytest.fixture
 def small_chunks(monkeypatch):
     """Force several chunks of data sets so that chunk boundaries are exercised."""
-    monkeypatch.setattr(dt, "_CHUNK_ELEMENTS", 3 * 64 * 64)
+    monkeypatch.setattr(grid, "CHUNK_ELEMENTS", 3 * 64 * 64)
 
 
 def test_blrm_batch_equals_each_data_set_alone(small_chunks):
@@ -153,7 +154,7 @@ def test_blrm_batch_equals_each_data_set_alone(small_chunks):
 
 
 def test_crm_batch_equals_each_data_set_alone(monkeypatch):
-    monkeypatch.setattr(dt, "_CHUNK_ELEMENTS", 2 * 512)
+    monkeypatch.setattr(grid, "CHUNK_ELEMENTS", 2 * 512)
     rng = np.random.default_rng(2011)
     levels = np.array([0, 1, 2, 2, 3, 4])
     n, y = _random_counts(rng, 5, levels.size, [0.05, 0.12, 0.25, 0.25, 0.4, 0.55])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from decimal import Decimal
 from fractions import Fraction
 
@@ -14,11 +15,13 @@ from bayesblina.design.simon import design_for_sizes, simon_oc
 from bayesblina.errors import DataError
 from bayesblina.reproduce import (
     COLUMNS,
+    JSON_KEYS,
     clopper_pearson,
     format_table,
     percent,
     reproduce_all,
     round_half_up,
+    to_records,
 )
 
 
@@ -202,6 +205,102 @@ def test_format_table(table: pd.DataFrame) -> None:
 
 
 # --------------------------------------------------------------------------------------
+# JSON records (``bayesblina reproduce --json``): printed vs computed kept apart
+# --------------------------------------------------------------------------------------
+
+
+def _printed_numbers() -> dict[str, set[float]]:
+    """Every number the packaged data files record as printed, by data file.
+
+    Read from the files' ``published_*`` / ``*_pct`` columns and ``phase2_design.toml``'s
+    ``[published]`` table, independently of :func:`reproduce_all`.
+    """
+    def values(frame: pd.DataFrame, columns: list[str]) -> set[float]:
+        return {float(v) for c in columns for v in frame[c].dropna()}
+
+    ci = ["published_pct", "published_ci_low", "published_ci_high"]
+    design = data.load_phase2_design()
+    return {
+        "Fig 2": values(data.load_subgroups(), ci),
+        "Table 2": values(data.load_table2_proportions(), ci),
+        "Table 1": values(data.load_baseline(), ["phase_1_pct", "phase_2_pct", "all_5_15_pct"]),
+        "Table 3": values(data.load_adverse_events(), ["published_pct"]),
+        "text": values(data.load_text_proportions(), ci),
+        "Methods": {design.power, design.alpha, design.p0, design.p1},
+    }
+
+
+@pytest.fixture(scope="module")
+def records(table: pd.DataFrame) -> list[dict]:
+    out = to_records(table)
+    # what the command line prints: JSON, read back
+    return json.loads(json.dumps(out))
+
+
+def test_records_keys_and_types(records: list[dict], table: pd.DataFrame) -> None:
+    assert len(records) == len(table)
+    for r in records:
+        assert tuple(r) == JSON_KEYS
+        assert isinstance(r["matches"], bool)
+        assert isinstance(r["reproduced"], float)
+        assert r["published"] is None or isinstance(r["published"], float)
+        assert r["contradiction_id"] is None or isinstance(r["contradiction_id"], str)
+    with pytest.raises(DataError, match="missing column"):
+        to_records(table.drop(columns=["contradiction_id"]))
+
+
+def test_every_mismatch_carries_its_contradiction_id(records: list[dict]) -> None:
+    contradictions = data.load_contradictions().set_index("id")
+    mismatches = [r for r in records if not r["matches"]]
+    assert len(mismatches) == len(FLAGGED) == 7
+    for r in mismatches:
+        cid = r["contradiction_id"]
+        assert cid is not None, f"{r['quantity']}: mismatch without a contradiction id"
+        assert r["quantity"] in contradictions.loc[cid, "reproduce_quantities"]
+        assert r["published"] != r["reproduced"]
+    assert all(r["contradiction_id"] is None for r in records if r["matches"])
+
+
+def test_published_holds_only_printed_numbers(records: list[dict]) -> None:
+    printed = _printed_numbers()
+    design = data.load_phase2_design().reference
+    stored = {float(design.r1), float(design.r), design.attained_alpha, design.power,
+              design.pet0, design.en0}
+    for r in records:
+        if r["kind"] != "printed":
+            # computed by the package (stored reference), never printed: no published value
+            assert r["published"] is None, r["quantity"]
+            assert r["reference"] in stored and r["reproduced"] == r["reference"]
+            continue
+        assert r["reference"] is None
+        source = r["quantity"].split(" | ")[0]
+        # the text's and Table 3's numbers are tagged by the section that prints them
+        pool = printed.get(source, printed["text"] | printed["Table 3"])
+        assert r["published"] in pool, (
+            f"{r['quantity']}: published {r['published']} is not a number the paper prints "
+            f"({source})"
+        )
+    # The printed contradictions keep the printed number, not the recomputed one
+    by_quantity = {r["quantity"]: r for r in records}
+    hypo = by_quantity["Table 1 | all_5_15 | genetic_abnormality = hypodiploidy | %"]
+    assert (hypo["published"], hypo["reproduced"], hypo["contradiction_id"]) == (9.0, 6.0, "C03")
+    assert by_quantity["Phase II design | EN(p0)"]["published"] is None
+    assert by_quantity["Methods | phase_2 | design power (80%)"]["published"] == 0.8
+
+
+def test_published_is_the_data_files_number_row_by_row(records: list[dict]) -> None:
+    by_quantity = {r["quantity"]: r for r in records}
+    for f in data.load_subgroups().itertuples(index=False):
+        label = "all" if f.factor == "all" else f"{f.factor} = {f.level}"
+        assert by_quantity[f"Fig 2 | {label} | CR %"]["published"] == f.published_pct
+        assert by_quantity[f"Fig 2 | {label} | CR % (95% CI low)"]["published"] == \
+            f.published_ci_low
+    for t in data.load_table2_proportions().itertuples(index=False):
+        stem = f"Table 2 | {t.population} | {t.quantity} | %"
+        assert by_quantity[stem]["published"] == t.published_pct
+
+
+# --------------------------------------------------------------------------------------
 # The phase II Simon design
 # --------------------------------------------------------------------------------------
 
@@ -239,13 +338,19 @@ def test_simon_rows_in_reproduction(table: pd.DataFrame) -> None:
     assert len(design) == 8
     assert design["matches"].all()
     assert (design["kind"] == "computed reference (not printed)").all()
-    published = dict(zip(design["quantity"], design["published"], strict=True))
-    assert published["Phase II design | r1 (stop if X1 <= r1)"] == 2
-    assert published["Phase II design | r (reject H0 if X > r)"] == 8
-    assert published["Phase II design | attained one-sided alpha at p0"] == 0.0149
-    assert published["Phase II design | power at p1"] == 0.8004
-    assert published["Phase II design | PET(p0)"] == 0.648
-    assert published["Phase II design | EN(p0)"] == 27.7
+    # not printed in the paper: no published value, only the stored reference
+    assert design["published"].isna().all()
+    reference = dict(zip(design["quantity"], design["reference"], strict=True))
+    assert reference["Phase II design | r1 (stop if X1 <= r1)"] == 2
+    assert reference["Phase II design | r (reject H0 if X > r)"] == 8
+    assert reference["Phase II design | attained one-sided alpha at p0"] == 0.0149
+    assert reference["Phase II design | power at p1"] == 0.8004
+    assert reference["Phase II design | PET(p0)"] == 0.648
+    assert reference["Phase II design | EN(p0)"] == 27.7
+    assert (design["reference"] == design["reproduced"]).all()
+    printed = table[(table["kind"] == "printed").to_numpy(dtype=bool)]
+    assert printed["reference"].isna().all() and printed["published"].notna().all()
+    assert "ok (reference, not printed)" in format_table(table)
     without = reproduce_all(include_design=False)
     assert not without["quantity"].str.startswith("Phase II design").any()
 

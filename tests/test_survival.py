@@ -26,6 +26,7 @@ VAGUE = {
     "shape": {"family": "half_normal", "sigma": 10.0},
 }
 EFFECT = {"effect": {"family": "normal", "mu": 0.0, "sigma": 10.0}}
+MONTHS = {"time_unit": "months"}
 
 
 def leukemia() -> pd.DataFrame:
@@ -44,6 +45,9 @@ model = "survival"
 [data]
 rows = [{ time = 3.0, event = 1 }, { time = 5.0, event = 0 }]
 
+[options]
+time_unit = "months"
+
 [priors.p]
 log_scale = { family = "normal", mu = 2, sigma = 2 }
 shape = { family = "half_normal", sigma = 2 }
@@ -58,8 +62,12 @@ shape = { family = "half_normal", sigma = 2 }
         ("event = 1 }", "event = 2 }", r"'data.rows.0.event'.*1"),
         ('shape = { family = "half_normal", sigma = 2 }\n', "",
          r"needs priors for \['log_scale', 'shape'\]"),
-        ("[priors.p]", '[options]\nfamily = "lognormal"\ncovariate = true\nform = "ph"\n[priors.p]',
-         "PH form needs a Weibull or exponential family"),
+        ('time_unit = "months"\n', 'time_unit = "months"\nfamily = "lognormal"\ncovariate = true\n'
+         'form = "ph"\n', "PH form needs a Weibull or exponential family"),
+        ('time_unit = "months"\n', "",
+         r"'options.time_unit'.*declare its time unit; allowed: \['days', 'weeks', 'months', 'years'\]"),
+        ('time_unit = "months"\n', 'time_unit = "fortnights"\n',
+         r"'options.time_unit'.*'days', 'weeks', 'months' or 'years'.*fortnights"),
     ],
 )
 def test_bad_survival_specs(write_spec, old, new, match):
@@ -83,7 +91,7 @@ def test_bad_survival_specs(write_spec, old, new, match):
 )
 def test_bad_patient_data(frame, match):
     with pytest.raises(DataError, match=match):
-        SurvivalModel(frame, VAGUE)
+        SurvivalModel(frame, VAGUE, MONTHS)
 
 
 def test_lifelines_parameterisation_of_the_weibull():
@@ -136,7 +144,7 @@ def test_weibull_on_leukemia_centres_on_lifelines_mle():
     assert mle.lambda_ == pytest.approx(33.7652, abs=1e-4)
     assert mle.rho_ == pytest.approx(1.35373, abs=1e-5)
     # the classic vague Weibull prior of BUGS: flat on log(mu), mu = lambda^-rho, flat on rho
-    model = SurvivalModel(control, VAGUE, {"scale_prior": "log_rate"})
+    model = SurvivalModel(control, VAGUE, {**MONTHS, "scale_prior": "log_rate"})
     # (log mu, rho) is strongly correlated: target_accept 0.95 avoids divergences
     idata = model.fit(SamplerSettings(draws=4000, tune=1000, chains=4, seed=11, target_accept=0.95))
     assert model.gate(idata, GateThresholds()).passed
@@ -155,7 +163,7 @@ def test_weibull_on_leukemia_centres_on_lifelines_mle():
     b0, b1 = params[("lambda_", "Intercept")], params[("lambda_", "Rx")]
     log_rho = params[("rho_", "Intercept")]
     assert (round(b0, 6), round(b1, 6), round(log_rho, 6)) == (3.515687, -1.267335, 0.311709)
-    model = SurvivalModel(data, {**VAGUE, **EFFECT}, {"covariate": True, "form": "aft"})
+    model = SurvivalModel(data, {**VAGUE, **EFFECT}, {**MONTHS, "covariate": True, "form": "aft"})
     idata = model.fit(SamplerSettings(draws=2000, tune=1000, chains=4, seed=12))
     assert model.gate(idata, GateThresholds()).passed
     post = idata.posterior
@@ -183,7 +191,7 @@ def test_exponential_posterior_matches_quadrature():
     lam = integrate.quad(lambda u: np.exp(u) * post(u), -5, 10, limit=200)[0] / z
     s12 = integrate.quad(lambda u: np.exp(-12 * np.exp(-u)) * post(u), -5, 10, limit=200)[0] / z
     model = SurvivalModel(data, {"log_scale": {"family": "normal", "mu": m, "sigma": s}},
-                          {"family": "exponential"})
+                          {**MONTHS, "family": "exponential"})
     idata = model.fit(SamplerSettings(draws=3000, tune=1000, chains=4, seed=13))
     assert model.gate(idata, GateThresholds()).passed
     lam_draws = idata.posterior["lambda_"].values
@@ -219,9 +227,14 @@ def test_reconstructed_os_pools_reconstructions_and_gates_each(tmp_path):
     assert len(extra["Assumptions of the reconstruction"]) > 0
     loo = extra["Model comparison by PSIS-LOO (first reconstruction)"]
     assert set(loo["model"]) == {"weibull (this fit)", "exponential"}
+    assert {"pareto_k_max", "pareto_k_over_0.7", "gate"} <= set(loo.columns)  # core.compare
+    units = extra["Time unit of the survival quantities"]
+    assert set(units["unit"]) == {"months"} and "median" in set(units["quantity"])
     median = fit.summary.set_index(["quantity", "element"]).loc[("median", "")]
     assert median["eti_low"] < 7.5 < median["eti_high"]  # the published KM median
     write_results([result], tmp_path, {})
     entry = json.loads((tmp_path / "summary.json").read_text())["analyses"][0]
     res = entry["results"]["weakly_informative"]
     assert {"median", "rmst", "surv[6.0]", "surv[24.0]", "lambda_", "rho_"} <= set(res)
+    assert entry["time_unit"] == {"weakly_informative": "months"}
+    assert entry["data_sha256"] == fit.idata.attrs["data_sha256"]  # all reconstructions

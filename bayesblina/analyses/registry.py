@@ -121,9 +121,36 @@ def _display_path(path: Path) -> str:
 
 def load_specs(paths: Iterable[str | Path]) -> list[AnalysisSpec]:
     """Load several specs, refusing duplicate analysis names."""
-    return _load.load_specs(paths, resolve=get_model_class)
+    return _load.unique_names([load_spec(p) for p in paths])
 
 
 def discover_specs(spec_dir: str | Path | None = None) -> list[Path]:
     """List the spec files of a folder (default: the packaged default specs)."""
     return _load.discover_specs(spec_dir if spec_dir is not None else DEFAULT_SPEC_DIR)
+
+
+def find_specs(specs: Iterable[str | Path]) -> list[Path]:
+    """Spec files from the command line: a path, or the name of a default spec.
+
+    ``overall_cr`` (no such file here) means the packaged ``models/overall_cr.toml``, so
+    the default analyses can be run one at a time after a plain ``pip install``.
+
+    Raises
+    ------
+    SpecError
+        For an argument that is neither a file nor a default spec's name.
+    """
+    out = []
+    for item in specs:
+        path = Path(item)
+        packaged = DEFAULT_SPEC_DIR / f"{item}.toml"
+        bare_name = path.suffix == "" and len(path.parts) == 1
+        if path.exists() or not bare_name:
+            out.append(path)  # a missing file is reported by the loader, by its path
+        elif packaged.is_file():
+            out.append(packaged)
+        else:
+            names = sorted(p.stem for p in discover_specs())
+            raise SpecError(f"spec file not found: {item} (nor the name of a default spec; "
+                            f"default specs: {', '.join(names)})")
+    return out

@@ -151,7 +151,11 @@ def discover_specs(folder: str | Path) -> list[Path]:
 
 def load_specs(paths: Iterable[str | Path], *, resolve: Resolve) -> list[AnalysisSpec]:
     """Load several specs, refusing duplicate analysis names."""
-    specs = [load_spec(p, resolve=resolve) for p in paths]
+    return unique_names([load_spec(p, resolve=resolve) for p in paths])
+
+
+def unique_names(specs: list[AnalysisSpec]) -> list[AnalysisSpec]:
+    """Return ``specs``, or raise ``SpecError`` if two share an analysis name."""
     seen: dict[str, str] = {}
     for s in specs:
         if s.name in seen:

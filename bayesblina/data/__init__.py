@@ -5,26 +5,26 @@ as printed and tagged with its table or figure; the paper's self-contradictions 
 recorded in ``contradictions.toml`` (:func:`load_contradictions`), never silently fixed.
 """
 
-from bayesblina.data.loaders import (
-    DATA_FILES,
-    Phase2Design,
-    Phase2Reference,
-    data_checksum,
-    data_file,
-    list_data_files,
+from bayesblina.data.contradictions import load_contradictions
+from bayesblina.data.design import Phase2Design, Phase2Reference, load_phase2_design
+from bayesblina.data.dose_finding import load_phase1_cohorts
+from bayesblina.data.files import DATA_FILES, data_checksum, data_file, list_data_files
+from bayesblina.data.outcomes import (
     load_adverse_events,
+    load_patient_fates,
+    load_survival_summaries,
+)
+from bayesblina.data.population import (
     load_age_by_phase,
     load_baseline,
     load_baseline_medians,
-    load_contradictions,
-    load_cr_by_blasts,
     load_fig1_flow,
-    load_patient_fates,
-    load_phase1_cohorts,
-    load_phase2_design,
+)
+from bayesblina.data.responses import (
+    RESPONSE_CATEGORIES,
+    load_cr_by_blasts,
     load_response_categories,
     load_subgroups,
-    load_survival_summaries,
     load_table2_proportions,
     load_text_proportions,
 )
@@ -32,6 +32,7 @@ from bayesblina.data.validate import validate_all
 
 __all__ = [
     "DATA_FILES",
+    "RESPONSE_CATEGORIES",
     "Phase2Design",
     "Phase2Reference",
     "data_checksum",

@@ -11,7 +11,29 @@ from __future__ import annotations
 
 import pandas as pd
 
-from bayesblina.data import loaders
+from bayesblina.data.contradictions import load_contradictions
+from bayesblina.data.design import load_phase2_design
+from bayesblina.data.dose_finding import load_phase1_cohorts
+from bayesblina.data.files import data_checksum, list_data_files
+from bayesblina.data.outcomes import (
+    load_adverse_events,
+    load_patient_fates,
+    load_survival_summaries,
+)
+from bayesblina.data.population import (
+    AGE_GROUPS,
+    load_age_by_phase,
+    load_baseline,
+    load_baseline_medians,
+    load_fig1_flow,
+)
+from bayesblina.data.responses import (
+    load_cr_by_blasts,
+    load_response_categories,
+    load_subgroups,
+    load_table2_proportions,
+    load_text_proportions,
+)
 from bayesblina.errors import DataError
 
 __all__ = ["validate_all"]
@@ -47,21 +69,21 @@ def validate_all() -> dict[str, str]:
         If any file is invalid or two files disagree on a number the paper prints in
         both places.
     """
-    sub = loaders.load_subgroups()
-    t2 = loaders.load_table2_proportions()
-    cats = loaders.load_response_categories()
-    cohorts = loaders.load_phase1_cohorts()
-    base = loaders.load_baseline()
-    loaders.load_baseline_medians()
-    ages = loaders.load_age_by_phase()
-    blasts = loaders.load_cr_by_blasts()
-    loaders.load_survival_summaries()
-    fates = loaders.load_patient_fates()
-    aes = loaders.load_adverse_events()
-    text = loaders.load_text_proportions()
-    flow = loaders.load_fig1_flow()
-    design = loaders.load_phase2_design()
-    contra = loaders.load_contradictions()
+    sub = load_subgroups()
+    t2 = load_table2_proportions()
+    cats = load_response_categories()
+    cohorts = load_phase1_cohorts()
+    base = load_baseline()
+    load_baseline_medians()
+    ages = load_age_by_phase()
+    blasts = load_cr_by_blasts()
+    load_survival_summaries()
+    fates = load_patient_fates()
+    aes = load_adverse_events()
+    text = load_text_proportions()
+    flow = load_fig1_flow()
+    design = load_phase2_design()
+    contra = load_contradictions()
 
     # Every contradiction id used by a data file is documented.
     known = set(contra["id"])
@@ -125,7 +147,7 @@ def validate_all() -> dict[str, str]:
         _same(f"{factor} {level} patients (Fig 2 vs Table 1)", f["n"], b["all_5_15"])
     for part, column in (("phase_1", "phase_1"), ("phase_2", "phase_2"),
                          ("all_5_15", "all_5_15")):
-        for group in loaders.AGE_GROUPS:
+        for group in AGE_GROUPS:
             a = _one(ages, "age_by_phase.csv", part=part, age_group=group)
             b = _one(base, "baseline_table1.csv", characteristic="age_group", level=group)
             _same(f"age {group} in {part} (age file vs Table 1)", a["n"], b[column])
@@ -162,4 +184,4 @@ def validate_all() -> dict[str, str]:
           (_one(text, "text_proportions.csv", population="escalation", quantity="cr")["x"]),
           _one(blasts, "cr_by_blasts_by_phase.csv", population="escalation", blasts="all")["cr"])
 
-    return {name: loaders.data_checksum(name) for name in loaders.list_data_files()}
+    return {name: data_checksum(name) for name in list_data_files()}

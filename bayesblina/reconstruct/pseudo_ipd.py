@@ -43,7 +43,7 @@ import pandas as pd
 from lifelines import KaplanMeierFitter
 from lifelines.utils import median_survival_times
 
-from bayesblina.data.loaders import (
+from bayesblina.data import (
     load_patient_fates,
     load_response_categories,
     load_survival_summaries,

@@ -9,6 +9,10 @@ characteristics are recomputed with :mod:`bayesblina.design.simon`.
 Printed numbers that disagree with their own counts are recorded in
 ``contradictions.toml``; their rows stay in the table with ``matches = False`` and a
 ``contradiction_id``, so the disagreement is shown, not hidden.
+
+``published`` holds only what the paper printed. The phase II design's boundaries and
+operating characteristics are not printed: their rows have no ``published`` value and are
+checked against the ``reference`` values stored in ``phase2_design.toml`` instead.
 """
 
 from __future__ import annotations
@@ -16,21 +20,23 @@ from __future__ import annotations
 import math
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import pandas as pd
 
+from bayesblina import data as loaders
 from bayesblina.core.frequentist import clopper_pearson, percent, round_half_up
-from bayesblina.data import loaders
 from bayesblina.design.simon import design_for_sizes, simon_oc
 from bayesblina.errors import DataError
 
-__all__ = ["COLUMNS", "format_table", "reproduce_all"]
+__all__ = ["COLUMNS", "JSON_KEYS", "format_table", "reproduce_all", "to_records"]
 
 #: Columns of the frame returned by :func:`reproduce_all`.
 COLUMNS = (
     "quantity",
     "published",
     "reproduced",
+    "reference",
     "matches",
     "decimals",
     "source",
@@ -43,15 +49,40 @@ _PRINTED = "printed"
 _REFERENCE = "computed reference (not printed)"
 
 
+#: Keys of each record of :func:`to_records` (``bayesblina reproduce --json``).
+JSON_KEYS = (
+    "quantity",
+    "kind",
+    "published",
+    "reproduced",
+    "reference",
+    "decimals",
+    "matches",
+    "contradiction_id",
+)
+
+
 @dataclass(frozen=True)
 class _Row:
+    """One compared number: ``expected`` is printed (``kind`` printed) or a stored reference."""
+
     quantity: str
-    published: float
+    expected: float
     reproduced: float
     decimals: int
     source: str
     kind: str = _PRINTED
     note: str = ""
+
+    @property
+    def published(self) -> float:
+        """The printed number; NaN for a reference value the paper does not print."""
+        return self.expected if self.kind == _PRINTED else math.nan
+
+    @property
+    def reference(self) -> float:
+        """The stored reference value of a number the paper does not print; else NaN."""
+        return math.nan if self.kind == _PRINTED else self.expected
 
 
 def _first_source(source: str) -> str:
@@ -136,8 +167,6 @@ def _text_rows() -> Iterator[_Row]:
 
 
 def _design_rows() -> Iterator[_Row]:
-    # Imported here so that this module imports even where the design module is absent.
-
     spec = loaders.load_phase2_design()
     ref = spec.reference
     design = design_for_sizes(
@@ -156,21 +185,21 @@ def _design_rows() -> Iterator[_Row]:
                source, _REFERENCE, note)
     yield _Row("Phase II design | r (reject H0 if X > r)", float(ref.r), float(design.r), 0,
                source, _REFERENCE, note)
-    for label, published, value, key in (
+    for label, stored, value, key in (
         ("attained one-sided alpha at p0", ref.attained_alpha, design.alpha, "attained_alpha"),
         ("power at p1", ref.power, design.power, "power"),
         ("PET(p0)", ref.pet0, design.pet0, "pet0"),
         ("EN(p0)", ref.en0, design.en0, "en0"),
     ):
-        yield _Row(f"Phase II design | {label}", float(published),
+        yield _Row(f"Phase II design | {label}", float(stored),
                    round_half_up(value, dec[key]), dec[key], source, _REFERENCE, note)
-    # The boundaries published above, evaluated directly (not via the search).
-    for label, published, value, key in (
+    # The reference boundaries above, evaluated directly (not via the search).
+    for label, stored, value, key in (
         ("attained one-sided alpha at p0 (r1 = 2, r = 8)", ref.attained_alpha,
          at_p0.reject_prob, "attained_alpha"),
         ("power at p1 (r1 = 2, r = 8)", ref.power, at_p1.reject_prob, "power"),
     ):
-        yield _Row(f"Phase II design | {label}", float(published),
+        yield _Row(f"Phase II design | {label}", float(stored),
                    round_half_up(value, dec[key]), dec[key], source, _REFERENCE, note)
     yield _Row("Methods | phase_2 | design power (80%)", float(spec.power),
                round_half_up(design.power, 2), 2, spec.source, _PRINTED,
@@ -190,9 +219,13 @@ def reproduce_all(*, include_design: bool = True) -> pd.DataFrame:
     -------
     pandas.DataFrame
         One row per published number, with columns ``quantity`` (unique readable id,
-        e.g. ``"Fig 2 | age = <2 | CR % (95% CI low)"``), ``published`` (the printed
-        number, ``float64``), ``reproduced`` (recomputed from the counts and rounded half
-        up to the printed decimals, ``float64``), ``matches`` (``bool``), ``decimals``
+        e.g. ``"Fig 2 | age = <2 | CR % (95% CI low)"``), ``published`` (the number the
+        paper prints, ``float64``; NaN where it prints none), ``reproduced`` (recomputed
+        by the package from the counts and rounded half up to the printed decimals,
+        ``float64``), ``reference`` (for a number the paper does not print, the value
+        stored in ``phase2_design.toml`` that the recomputation is checked against;
+        NaN for printed numbers), ``matches`` (``bool``: ``reproduced`` equals
+        ``published``, or ``reference`` where nothing is printed), ``decimals``
         (``int64``), ``source``, ``kind`` (``"printed"``, or ``"computed reference (not
         printed)"`` for the design's boundaries and operating characteristics),
         ``contradiction_id`` (``string``; ``<NA>`` unless ``contradictions.toml`` explains
@@ -224,8 +257,9 @@ def reproduce_all(*, include_design: bool = True) -> pd.DataFrame:
             "quantity": pd.array([r.quantity for r in rows], dtype="string"),
             "published": pd.array([r.published for r in rows], dtype="float64"),
             "reproduced": pd.array([r.reproduced for r in rows], dtype="float64"),
+            "reference": pd.array([r.reference for r in rows], dtype="float64"),
             "matches": [
-                math.isclose(r.published, r.reproduced, rel_tol=0.0, abs_tol=1e-9)
+                math.isclose(r.expected, r.reproduced, rel_tol=0.0, abs_tol=1e-9)
                 for r in rows
             ],
             "decimals": pd.array([r.decimals for r in rows], dtype="int64"),
@@ -276,10 +310,11 @@ def format_table(df: pd.DataFrame) -> str:
     Returns
     -------
     str
-        One line per quantity (``ok``, ``KNOWN <id>`` for a recorded contradiction,
-        ``MISMATCH`` otherwise), a list of the known contradictions, and a final line
-        ``"N of M published numbers reproduced; K known contradictions"`` (plus the
-        number of unexplained mismatches, if any).
+        One line per quantity (``ok``, ``ok (reference, not printed)`` for a number
+        the paper does not print that matches its stored reference, ``KNOWN <id>`` for a
+        recorded contradiction, ``MISMATCH`` otherwise), a list of the known
+        contradictions, and a final line ``"N of M published numbers reproduced; K known
+        contradictions"`` (plus the number of unexplained mismatches, if any).
 
     Raises
     ------
@@ -295,14 +330,15 @@ def format_table(df: pd.DataFrame) -> str:
         if "contradiction_id" in df
         else pd.Series(pd.NA, index=df.index, dtype="string")
     )
+    refs = df["reference"] if "reference" in df else pd.Series(math.nan, index=df.index)
     body: list[tuple[str, str, str, str]] = []
     known = unexplained = 0
-    for q, pub, rep, ok, dec, cid in zip(
-        df["quantity"], df["published"], df["reproduced"], df["matches"], decimals, ids,
+    for q, pub, rep, ok, dec, cid, ref in zip(
+        df["quantity"], df["published"], df["reproduced"], df["matches"], decimals, ids, refs,
         strict=True,
     ):
         if bool(ok):
-            status = "ok"
+            status = "ok (reference, not printed)" if pd.notna(ref) else "ok"
         elif pd.notna(cid):
             status, known = f"KNOWN {cid}", known + 1
         else:
@@ -337,3 +373,53 @@ def format_table(df: pd.DataFrame) -> str:
         summary += f"; {unexplained} UNEXPLAINED mismatches"
     out.append(summary)
     return "\n".join(out)
+
+
+
+def _json_number(value: Any) -> float | None:
+    """A number for JSON: ``None`` for NaN/NA."""
+    return None if pd.isna(value) else float(value)
+
+
+def to_records(df: pd.DataFrame) -> list[dict[str, Any]]:
+    """The rows of :func:`reproduce_all`'s frame as JSON-ready records.
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        The frame returned by :func:`reproduce_all`.
+
+    Returns
+    -------
+    list of dict
+        One record per row with the keys of :data:`JSON_KEYS`: ``published`` is the
+        number the paper prints (``None`` where it prints none), ``reproduced`` the
+        package's recomputation, ``reference`` the stored reference value of a number the
+        paper does not print (else ``None``), ``matches`` a ``bool`` and
+        ``contradiction_id`` the id of the recorded contradiction that explains a
+        mismatch (``None`` where there is none).
+
+    Raises
+    ------
+    DataError
+        If a column of :data:`JSON_KEYS` is missing.
+    """
+    missing = [c for c in JSON_KEYS if c not in df]
+    if missing:
+        raise DataError(f"to_records: missing column(s) {', '.join(missing)}")
+    records: list[dict[str, Any]] = []
+    for row in df[list(JSON_KEYS)].itertuples(index=False):
+        cid = row.contradiction_id
+        records.append(
+            {
+                "quantity": str(row.quantity),
+                "kind": str(row.kind),
+                "published": _json_number(row.published),
+                "reproduced": _json_number(row.reproduced),
+                "reference": _json_number(row.reference),
+                "decimals": int(row.decimals),
+                "matches": bool(row.matches),
+                "contradiction_id": None if pd.isna(cid) else str(cid),
+            }
+        )
+    return records

@@ -23,24 +23,26 @@ The independent check is the grid posterior of :mod:`bayesblina.analyses.dose_to
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated, Any, ClassVar
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal
 
 import numpy as np
 import pandas as pd
 import pymc as pm
 import pytensor.tensor as pt
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, ValidationInfo, field_validator
 
+from bayesblina.analyses.dose_toxicity.blrm_grid import BLRMGridPosterior, blrm_grid_posterior
 from bayesblina.analyses.dose_toxicity.common import (
     TREATMENTS,
     DoseToxModel,
     DoseToxOptions,
     PositiveFloat,
     Probability,
+    is_published_data,
     risk_summary,
 )
-from bayesblina.analyses.dose_toxicity.exact import blrm_grid_posterior, regimen_weights
 from bayesblina.analyses.dose_toxicity.plots import plot_dose_toxicity
+from bayesblina.analyses.dose_toxicity.regimens import regimen_weights
 from bayesblina.core.model import PriorSetBase
 from bayesblina.core.priors import Prior
 from bayesblina.core.summaries import summarise_draws
@@ -52,17 +54,60 @@ if TYPE_CHECKING:
     from bayesblina.core.spec import AnalysisSpec, SummarySettings
 
 
-class BLRMOptions(DoseToxOptions):
-    """``[options]`` of the BLRM: reference dose, dose grid, studied doses, MTD targets."""
+#: sensitivity tables a BLRM spec may ask for (``options.sensitivity``)
+SENSITIVITY_TABLES = ("treatments", "fifth_dlt")
+CURVE_TITLE = "Posterior DLT curve over the dose grid (exact engine)"
+TREATMENTS_TITLE = "Stepwise regimens: three treatments (exact engine)"
+FIFTH_DLT_TITLE = "Sensitivity: the Discussion's fifth DLT (exact engine)"
 
-    d_ref: PositiveFloat = 15.0
-    dose_grid: Annotated[list[PositiveFloat], Field(min_length=1)] = Field(
-        default_factory=lambda: [float(d) for d in range(1, 61)]
-    )
-    studied_doses: list[PositiveFloat] = Field(default_factory=lambda: [5.0, 15.0, 30.0])
+
+class BLRMOptions(DoseToxOptions):
+    """``[options]`` of the BLRM: reference dose, dose grid, studied doses, MTD targets.
+
+    ``reference_doses`` are doses of interest reported beside the MTD and over-dosing
+    probabilities (``P(MTD>=d)``, ``P(p(d)>cut)``); each must be on ``dose_grid``.
+    ``sensitivity`` names the exact-engine sensitivity tables to compute:
+    ``"treatments"`` (the three treatments of stepwise regimens) and ``"fifth_dlt"`` (one
+    more DLT in each cohort in turn).
+    """
+
+    # the trial's doses are data of its spec, never defaults of the model
+    d_ref: PositiveFloat
+    dose_grid: Annotated[list[PositiveFloat], Field(min_length=1)]
+    studied_doses: Annotated[list[PositiveFloat], Field(min_length=1)]
     targets: Annotated[list[Probability], Field(min_length=1)] = Field(
         default_factory=lambda: [0.25, 1 / 6]
     )
+    reference_doses: list[PositiveFloat] = Field(default_factory=list)
+    sensitivity: list[Literal["treatments", "fifth_dlt"]] = Field(default_factory=list)
+
+    @field_validator("studied_doses", "reference_doses")
+    @classmethod
+    def _on_the_grid(cls, doses: list[float], info: ValidationInfo) -> list[float]:
+        if "dose_grid" not in info.data:  # the grid itself is invalid: reported there
+            return doses
+        grid = [float(d) for d in info.data["dose_grid"]]
+        off = [d for d in doses if float(d) not in grid]
+        if off:
+            raise ValueError(
+                f"dose {off[0]:g} is not on the dose grid; allowed: doses of "
+                f"options.dose_grid ({_doses_text(grid)})"
+            )
+        if len(set(doses)) != len(doses):
+            raise ValueError(f"a dose is listed twice ({_doses_text(doses)})")
+        return doses
+
+    @field_validator("sensitivity")
+    @classmethod
+    def _once(cls, tables: list[str]) -> list[str]:
+        if len(set(tables)) != len(tables):
+            raise ValueError(f"a table is listed twice ({tables})")
+        return tables
+
+
+def _doses_text(doses: list[float]) -> str:
+    text = ", ".join(f"{d:g}" for d in doses[:12])
+    return text + (f", … ({len(doses)} doses)" if len(doses) > 12 else "")
 
 
 class BLRMPriors(PriorSetBase):
@@ -152,7 +197,8 @@ class BLRMModel(DoseToxModel):
         df = summarise_draws(mtd, ci_prob=settings.ci_prob, hdi_prob=settings.hdi_prob)
         for q in (0.05, 0.25, 0.75, 0.95):
             df[f"q{int(q * 100):02d}"] = np.quantile(mtd.values, q, axis=(0, 1))
-        df["P(MTD>=15)"] = (mtd.values >= 15.0).mean(axis=(0, 1))
+        for d in self.options.reference_doses:
+            df[f"P(MTD>={d:g})"] = (mtd.values >= d).mean(axis=(0, 1))
         # the MTD's right tail is extremely heavy (beta near 0): its mean, SD, MCSE and HDI
         # are not informative; report quantiles only
         df[["mean", "sd", "hdi_low", "hdi_high", "mcse_mean"]] = np.nan
@@ -168,7 +214,7 @@ class BLRMModel(DoseToxModel):
         dlts: np.ndarray | None = None,
         patients: np.ndarray | None = None,
         treatment: str | None = None,
-    ) -> Any:
+    ) -> BLRMGridPosterior:
         """Exact grid posterior for the current prior, batched over rows of ``dlts``."""
         prior = self.prior.theta  # type: ignore[attr-defined]
         doses, weights = self.regimen_arrays(treatment)
@@ -200,22 +246,56 @@ class BLRMModel(DoseToxModel):
                          f"P(p>{hi:g})": o})
         for t in self.options.targets:
             qq = post.mtd_quantiles(t, (lo_q, 0.5, hi_q))[0]
-            rows.append({"quantity": "mtd", "element": f"{t:g}", "mean": np.nan,
-                         "median": qq[1], "eti_low": qq[0], "eti_high": qq[2],
-                         "P(MTD>=15)": float(np.ravel(post.mtd_prob_ge(t, 15.0))[0])})
+            row = {"quantity": "mtd", "element": f"{t:g}", "mean": np.nan,
+                   "median": qq[1], "eti_low": qq[0], "eti_high": qq[2]}
+            for d in self.options.reference_doses:
+                row[f"P(MTD>={d:g})"] = float(np.ravel(post.mtd_prob_ge(t, d))[0])
+            rows.append(row)
         return pd.DataFrame(rows)
 
-    def extra_tables(self, idata: az.InferenceData, spec: AnalysisSpec) -> dict[str, pd.DataFrame]:
-        """Sensitivity analyses by the exact engine (fast, no MCMC).
+    def extra_tables(
+        self, idata: az.InferenceData | None = None, spec: AnalysisSpec | None = None
+    ) -> dict[str, pd.DataFrame]:
+        """Tables of the exact engine (fast, no MCMC): the posterior curve and sensitivity.
 
-        * the three treatments of stepwise regimens (period exposure, first-period dose,
-          maintenance dose);
-        * the Discussion's fifth DLT: one more DLT in each cohort in turn, either in one more
-          patient or in a patient already counted without a DLT.
+        Always the posterior DLT curve over the dose grid; then the tables named in
+        ``options.sensitivity``:
+
+        * ``"treatments"``: the three treatments of stepwise regimens (period exposure,
+          first-period dose, maintenance dose);
+        * ``"fifth_dlt"``: the Discussion's fifth DLT, one more DLT in each cohort in turn,
+          either in one more patient or in a patient already counted without a DLT.
+
+        ``idata`` and ``spec`` are not used (the tables depend on the data, prior and
+        options only); they keep the signature of a component.
+        """
+        out = {CURVE_TITLE: self.curve_table()}
+        if "treatments" in self.options.sensitivity:
+            out[TREATMENTS_TITLE] = self.treatments_table()
+        if "fifth_dlt" in self.options.sensitivity:
+            out[FIFTH_DLT_TITLE] = self.fifth_dlt_table()
+        return out
+
+    def curve_table(self) -> pd.DataFrame:
+        """Posterior quantiles and interval probabilities of P(DLT) over the dose grid."""
+        post = self.grid_posterior()
+        grid = np.asarray(self.options.dose_grid, dtype=float)
+        q = post.p_quantiles(grid, (0.025, 0.25, 0.5, 0.75, 0.975))[0]
+        over = post.interval_probs(grid, self.options.cuts)[0]
+        return pd.DataFrame(
+            {"dose": grid, "p_q025": q[:, 0], "p_q25": q[:, 1], "p_median": q[:, 2],
+             "p_q75": q[:, 3], "p_q975": q[:, 4], "P(under)": over[:, 0],
+             "P(target)": over[:, 1], "P(over)": over[:, 2]}
+        )
+
+    def treatments_table(self) -> pd.DataFrame:
+        """Each cohort's P(DLT), the first target's MTD median and P(p(d) > cut) per treatment.
+
+        ``d`` runs over ``options.reference_doses``.
         """
         hi = self.options.cuts[1]
         t0 = self.options.targets[0]
-        studied = np.asarray(self.options.studied_doses, dtype=float)
+        ref = np.asarray(self.options.reference_doses, dtype=float)
         rows = []
         for treatment in TREATMENTS:
             post = self.grid_posterior(treatment=treatment)
@@ -224,60 +304,65 @@ class BLRMModel(DoseToxModel):
             for label, m in zip(self.data["label"], post.p_mean(doses, weights)[0], strict=True):
                 row[f"P(DLT) {label}"] = m
             row[f"MTD({t0:g}) median"] = post.mtd_quantiles(t0, (0.5,))[0, 0]
-            row[f"P(p(15)>{hi:g})"] = post.prob_exceeds(np.array([15.0]), hi)[0, 0]
+            if ref.size:
+                for d, o in zip(ref, post.prob_exceeds(ref, hi)[0], strict=True):
+                    row[f"P(p({d:g})>{hi:g})"] = o
             rows.append(row)
-        treatments = pd.DataFrame(rows)
-        # fifth DLT, as a batch of scenarios (one row of patients and DLTs each): either in
-        # one more patient of a cohort, or in a patient already counted without a DLT
+        return pd.DataFrame(rows)
+
+    def fifth_dlt_table(self) -> pd.DataFrame:
+        """One more DLT in each cohort in turn, as a batch of data sets on the exact engine.
+
+        The first row is the data as given (labelled "as published" only for the packaged
+        trial cohorts); then one more patient with a DLT in each cohort, then one DLT more
+        among a cohort's patients (where a patient without a DLT is left).
+        """
+        hi = self.options.cuts[1]
+        t0 = self.options.targets[0]
+        studied = np.asarray(self.options.studied_doses, dtype=float)
         n0 = self.data["patients"].to_numpy()
         y0 = self.data["dlts"].to_numpy()
-        k = len(n0)
-        eye = np.eye(k, dtype=n0.dtype)
+        eye = np.eye(len(n0), dtype=n0.dtype)
         room = y0 < n0
-        labels = ["as published", *[f"+1 DLT, +1 patient at {lab}" for lab in self.data["label"]],
+        base = "as published" if is_published_data(self.data) else "as given"
+        labels = [base, *[f"+1 DLT, +1 patient at {lab}" for lab in self.data["label"]],
                   *[f"+1 DLT, same patients at {lab}" for lab in self.data["label"][room]]]
         patients = np.vstack([n0, n0 + eye, np.tile(n0, (int(room.sum()), 1))])
         dlts = np.vstack([y0, y0 + eye, y0 + eye[room]])
         post = self.grid_posterior(dlts=dlts, patients=patients)
         mtd = post.mtd_quantiles(t0, (0.05, 0.5, 0.95))
-        over = post.prob_exceeds(studied, hi)
         fifth = pd.DataFrame({"scenario": labels})
         fifth[f"MTD({t0:g}) median"] = mtd[:, 1]
         fifth[f"MTD({t0:g}) 90% interval"] = [f"{a:.1f}–{b:.1f}" for a, b in mtd[:, [0, 2]]]
-        fifth[f"P(MTD({t0:g})>=15)"] = np.ravel(post.mtd_prob_ge(t0, 15.0))
-        for j, d in enumerate(studied):
-            fifth[f"P(p({d:g})>{hi:g})"] = over[:, j]
+        for d in self.options.reference_doses:
+            fifth[f"P(MTD({t0:g})>={d:g})"] = np.ravel(post.mtd_prob_ge(t0, d))
+        if studied.size:
+            over = post.prob_exceeds(studied, hi)
+            for j, d in enumerate(studied):
+                fifth[f"P(p({d:g})>{hi:g})"] = over[:, j]
         fifth["EWOC dose"] = post.ewoc(
             np.asarray(self.options.dose_grid), self.options.max_overdose_prob, self.options.cuts
         )
-        post = self.grid_posterior()
-        grid = np.asarray(self.options.dose_grid, dtype=float)
-        q = post.p_quantiles(grid, (0.025, 0.25, 0.5, 0.75, 0.975))[0]
-        over = post.interval_probs(grid, self.options.cuts)[0]
-        curve = pd.DataFrame(
-            {"dose": grid, "p_q025": q[:, 0], "p_q25": q[:, 1], "p_median": q[:, 2],
-             "p_q75": q[:, 3], "p_q975": q[:, 4], "P(under)": over[:, 0],
-             "P(target)": over[:, 1], "P(over)": over[:, 2]}
-        )
-        return {
-            "Posterior DLT curve over the dose grid (exact engine)": curve,
-            "Stepwise regimens: three treatments (exact engine)": treatments,
-            "Sensitivity: the Discussion's fifth DLT (exact engine)": fifth,
-        }
+        return fifth
 
     def recommendation(self, idata: az.InferenceData) -> dict[str, Any]:
-        """EWOC: the highest grid dose with P(overdosing) below the limit."""
+        """EWOC: the highest grid dose with P(overdosing) below the limit.
+
+        Beside it ``P(p(d)>cut)`` for each of ``options.reference_doses`` (on the grid), the
+        key built from the dose and the over-dosing cut (``P(p(15)>0.33)``).
+        """
         p = idata.posterior["p_dose"]
-        over = (p > self.options.cuts[1]).mean(dim=("chain", "draw"))
+        hi = self.options.cuts[1]
+        over = (p > hi).mean(dim=("chain", "draw"))
         ok = over.values < self.options.max_overdose_prob
         doses = p.coords["dose"].values
-        return {
+        out: dict[str, Any] = {
             "ewoc_dose": float(doses[ok].max()) if ok.any() else None,
             "max_overdose_prob": self.options.max_overdose_prob,
-            "P(p(15)>0.33)": float((p.sel(dose=15.0) > self.options.cuts[1]).mean())
-            if 15.0 in doses
-            else None,
         }
+        for d in self.options.reference_doses:
+            out[f"P(p({d:g})>{hi:g})"] = float((p.sel(dose=float(d)) > hi).mean())
+        return out
 
     def prior_curve(self, idata: az.InferenceData) -> np.ndarray:
         """Prior 2.5%, 50%, 97.5% quantiles of P(DLT) over the dose grid (prior predictive).

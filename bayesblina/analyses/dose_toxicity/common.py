@@ -1,19 +1,24 @@
 """Shared by the dose-toxicity models: cohorts, regimens, validation, published data.
 
-A cohort's regimen is a list of (dose, days) periods over the DLT window (cycle 1, a
-28-day infusion). How periods combine into one DLT risk (period exposure, first-period
-dose, maintenance dose) is :func:`bayesblina.analyses.dose_toxicity.exact.regimen_weights`, used
-by the PyMC models and the exact engine alike.
+A cohort's regimen is a list of (dose, days) periods over the DLT window (in the packaged
+trial, cycle 1: a 28-day infusion). Every cohort's periods cover the same window, so a
+period's days are its share of the window's exposure; cohorts whose days add up to different
+totals are refused rather than normalised each to its own total. How periods combine into
+one DLT risk (period exposure, first-period dose, maintenance dose) is
+:func:`bayesblina.analyses.dose_toxicity.regimens.regimen_weights`, used by the PyMC models
+and the exact engine alike.
 """
 
 from __future__ import annotations
 
+import math
 from typing import Annotated, Any, ClassVar, Literal
 
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
-from bayesblina.core.frequentist import clopper_pearson
+from bayesblina.analyses.dose_toxicity.regimens import TREATMENTS
+from bayesblina.core.frequentist import exact_ci_table
 from bayesblina.core.model import BayesModel
 from bayesblina.core.summaries import summarise_draws
 from bayesblina.data import load_phase1_cohorts
@@ -21,9 +26,32 @@ from bayesblina.errors import DataError, SpecError
 
 PositiveFloat = Annotated[float, Field(gt=0)]
 Probability = Annotated[float, Field(gt=0, lt=1)]
-TREATMENTS = ("period_exposure", "first_period", "maintenance")
-#: cycle 1 is a 4-week continuous infusion: the DLT window of the trial (days)
+__all__ = [
+    "CYCLE_DAYS",
+    "TREATMENTS",
+    "DoseCohort",
+    "DoseToxData",
+    "DoseToxModel",
+    "DoseToxOptions",
+    "cohorts_from_table",
+    "is_published_data",
+    "regimen_days",
+    "risk_summary",
+]
+
+#: the packaged trial's DLT window: cycle 1, a 4-week continuous infusion (days)
 CYCLE_DAYS = 28
+#: relative tolerance when comparing a cohort's days with the DLT window
+_DAYS_RTOL = 1e-9
+
+
+def regimen_days(periods: Any) -> float:
+    """Total days of a regimen's ``(dose, days)`` periods."""
+    return float(sum(days for _, days in periods))
+
+
+def _same_days(a: float, b: float) -> bool:
+    return math.isclose(a, b, rel_tol=_DAYS_RTOL, abs_tol=0.0)
 
 
 class DoseCohort(BaseModel):
@@ -53,13 +81,49 @@ class DoseToxData(BaseModel):
     include_pk_expansion: bool = False
     #: sensitivity to the Discussion's fifth DLT: add one DLT (one more patient) here
     extra_dlt_cohort: str | None = None
+    #: the DLT window in days (inline cohorts only): every cohort's periods must add up to it
+    dlt_window_days: PositiveFloat | None = None
     cohorts: list[DoseCohort] | None = None
+
+    @field_validator("cohorts")
+    @classmethod
+    def _cover_the_window(
+        cls, cohorts: list[DoseCohort] | None, info: ValidationInfo
+    ) -> list[DoseCohort] | None:
+        if not cohorts:
+            return cohorts
+        window = info.data.get("dlt_window_days")
+        first = cohorts[0]
+        for c in cohorts:
+            days = regimen_days(c.periods)
+            if window is not None and not _same_days(days, window):
+                raise ValueError(
+                    f"cohort {c.label!r}: its periods last {days:g} days, not the DLT window "
+                    f"dlt_window_days = {window:g}; a cohort's periods must add up to the window"
+                )
+            if window is None and not _same_days(days, regimen_days(first.periods)):
+                raise ValueError(_window_mismatch(c.label, days, first.label,
+                                                  regimen_days(first.periods)))
+        return cohorts
 
     @model_validator(mode="after")
     def _one_source(self) -> DoseToxData:
         if (self.table is None) == (self.cohorts is None):
             raise ValueError("give exactly one of 'table' (packaged data) or 'cohorts' (inline)")
+        if self.cohorts is None and self.dlt_window_days is not None:
+            raise ValueError(
+                f"dlt_window_days = {self.dlt_window_days:g} applies to inline 'cohorts' "
+                f"only; the packaged table's window is cycle 1 ({CYCLE_DAYS} days)"
+            )
         return self
+
+
+def _window_mismatch(label: str, days: float, first: str, first_days: float) -> str:
+    return (
+        f"cohort {label!r}: its periods last {days:g} days but those of cohort {first!r} "
+        f"last {first_days:g}; every cohort's periods must add up to the same DLT window "
+        f"(days are exposure within the window, never rescaled per cohort)"
+    )
 
 
 def cohorts_from_table(table: pd.DataFrame, data_spec: DoseToxData) -> pd.DataFrame:
@@ -96,6 +160,30 @@ def cohorts_from_table(table: pd.DataFrame, data_spec: DoseToxData) -> pd.DataFr
         df.loc[hit, "source"] += "; +1 DLT (sensitivity: the Discussion's fifth DLT)"
     return df
 
+
+
+def _cohort_key(data: pd.DataFrame) -> list[tuple[Any, ...]]:
+    return [
+        (str(label), tuple((float(d), float(t)) for d, t in periods), int(n), int(y))
+        for label, periods, n, y in zip(data["label"], data["periods"], data["patients"],
+                                        data["dlts"], strict=True)
+    ]
+
+
+def is_published_data(data: pd.DataFrame) -> bool:
+    """True when ``data`` are the packaged trial's cohorts (with or without the PK expansion).
+
+    Labels a base scenario "as published" only for the trial's own numbers.
+    """
+    if not {"label", "periods", "patients", "dlts"} <= set(data.columns):
+        return False
+    table = load_phase1_cohorts()
+    key = _cohort_key(data)
+    return any(
+        key == _cohort_key(cohorts_from_table(
+            table, DoseToxData(table="phase1_cohorts", include_pk_expansion=pk)))
+        for pk in (False, True)
+    )
 
 
 class DoseToxOptions(BaseModel):
@@ -151,7 +239,12 @@ class DoseToxModel(BayesModel):
 
     @classmethod
     def validate_data(cls, data: pd.DataFrame) -> pd.DataFrame:
-        """Require unique labels, regimens of positive (dose, days), 0 <= DLTs <= patients."""
+        """Require unique labels, regimens of positive (dose, days), 0 <= DLTs <= patients.
+
+        Every cohort's periods must add up to the same number of days (the DLT window): a
+        period's weight is its days over the window, so a cohort followed for a different
+        total would otherwise be rescaled silently to the others' window.
+        """
         missing = {"label", "periods", "patients", "dlts"} - set(data.columns)
         if missing:
             raise DataError(f"dose-toxicity data: missing column(s) {sorted(missing)}")
@@ -175,25 +268,26 @@ class DoseToxModel(BayesModel):
                 raise DataError(
                     f"cohort {r['label']!r}: DLTs {r['dlts']} exceed patients {r['patients']}"
                 )
+        first_label, first_days = data["label"].iloc[0], regimen_days(data["periods"].iloc[0])
+        for label, periods in zip(data["label"], data["periods"], strict=True):
+            days = regimen_days(periods)
+            if not _same_days(days, first_days):
+                raise DataError(_window_mismatch(label, days, first_label, first_days))
         out = data.copy()
         out["patients"] = out["patients"].astype("int64")
         out["dlts"] = out["dlts"].astype("int64")
         return out
 
     def reference_table(self) -> pd.DataFrame:
-        """Observed DLTs per cohort with the exact 95% CI (the paper's rolling-six data)."""
-        rows = []
-        for _, r in self.data.iterrows():
-            lo, hi = clopper_pearson(int(r["dlts"]), int(r["patients"]))
-            rows.append(
-                {
-                    "cohort": r["label"],
-                    "DLTs / patients": f"{r['dlts']}/{r['patients']}",
-                    "observed": r["dlts"] / r["patients"],
-                    "cp_low": lo,
-                    "cp_high": hi,
-                    "source": r.get("source", ""),
-                }
-            )
-        return pd.DataFrame(rows)
+        """Observed DLTs per cohort with the exact 95% CI (the paper's rolling-six data).
+
+        Columns ``cohort``, ``DLTs / patients``, ``observed``, ``cp_low``, ``cp_high``,
+        ``source`` (:func:`~bayesblina.core.frequentist.exact_ci_table`).
+        """
+        d = self.data
+        table = exact_ci_table(d["dlts"], d["patients"], cohort=list(d["label"]))
+        table.insert(1, "DLTs / patients", [f"{y}/{n}" for y, n in zip(table["x"], table["n"],
+                                                                          strict=True)])
+        sources = d["source"] if "source" in d.columns else [""] * len(d)
+        return table.drop(columns=["x", "n"]).assign(source=list(sources))
 

@@ -1,7 +1,8 @@
 r"""One-parameter continual reassessment method (CRM) with a skeleton.
 
 O'Quigley, Pepe & Fisher (1990); Cheung (2011). Dose levels :math:`k = 1..K` with
-skeleton :math:`s_1 < \dots < s_K` and :math:`\beta \sim N(0, \sigma^2)`:
+skeleton :math:`s_1 < \dots < s_K` and :math:`\beta \sim N(\mu, \sigma^2)` (usually
+:math:`\mu = 0`):
 
 * empiric (power): :math:`p_k = s_k^{\exp\beta}`;
 * logistic: :math:`p_k = \operatorname{logit}^{-1}(a_0 + e^{\beta} x_k)` with
@@ -31,8 +32,9 @@ from bayesblina.analyses.dose_toxicity.common import (
     Probability,
     risk_summary,
 )
-from bayesblina.analyses.dose_toxicity.exact import crm_grid_posterior, regimen_weights
+from bayesblina.analyses.dose_toxicity.crm_grid import CRMGridPosterior, crm_grid_posterior
 from bayesblina.analyses.dose_toxicity.plots import plot_crm_levels
+from bayesblina.analyses.dose_toxicity.regimens import regimen_weights
 from bayesblina.core.model import PriorSetBase
 from bayesblina.core.priors import Prior
 from bayesblina.core.summaries import summarise_draws
@@ -49,12 +51,8 @@ class CRMOptions(DoseToxOptions):
     """``[options]`` of the CRM: dose levels, skeleton, working model, target."""
 
     #: the dose of each level (a cohort's period doses must be among them)
-    dose_levels: Annotated[list[PositiveFloat], Field(min_length=1)] = Field(
-        default_factory=lambda: [5.0, 15.0, 30.0]
-    )
-    skeleton: Annotated[list[Probability], Field(min_length=1)] = Field(
-        default_factory=lambda: [0.08, 0.16, 0.30]
-    )
+    dose_levels: Annotated[list[PositiveFloat], Field(min_length=1)]
+    skeleton: Annotated[list[Probability], Field(min_length=1)]
     working_model: Literal["empiric", "logistic"] = "empiric"
     a0: float = 3.0
     target: Probability = 0.25
@@ -177,20 +175,22 @@ class CRMModel(DoseToxModel):
         """Posterior P(DLT) per level (median, 95% interval) per prior set, with the skeleton."""
         return plot_crm_levels(results, self.options)
 
-    def grid_posterior(self) -> Any:
-        """Exact grid posterior of the CRM for the current data and prior."""
+    def grid_posterior(self) -> CRMGridPosterior:
+        """Exact grid posterior of the CRM for the current data and prior (any normal prior)."""
         prior = self.prior.beta  # type: ignore[attr-defined]
         lv, w = self.level_arrays()
         return crm_grid_posterior(
             lv, w, self.data["patients"].to_numpy(), self.data["dlts"].to_numpy(),
             skeleton=self.options.skeleton, model=self.options.working_model,
-            prior_sd=prior.sigma, a0=self.options.a0,
+            prior_sd=prior.sigma, prior_mean=prior.mu, a0=self.options.a0,
         )
 
     def exact_table(self, settings: SummarySettings) -> pd.DataFrame:
-        """Grid-posterior means of beta, of each level's and each cohort's DLT risk."""
-        if self.prior.beta.mu != 0:  # type: ignore[attr-defined]
-            return pd.DataFrame()  # the exact engine assumes beta ~ N(0, sd^2)
+        """Grid-posterior means of beta, of each level's and each cohort's DLT risk.
+
+        The grid is centred on the prior mean of ``beta`` (any normal prior: the only
+        family a CRM prior set accepts), so the table is never empty.
+        """
         post = self.grid_posterior()
         lv, w = self.level_arrays()
         rows = [{"quantity": "beta", "element": "", "mean": float(post.beta_mean()[0])}]

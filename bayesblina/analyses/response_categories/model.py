@@ -53,10 +53,10 @@ import numpy as np
 import pandas as pd
 import pymc as pm
 import pytensor.tensor as pt
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 from scipy import optimize, stats
 
-from bayesblina.core.frequentist import clopper_pearson
+from bayesblina.core.frequentist import exact_ci_table
 from bayesblina.core.model import BayesModel, PriorSetBase
 from bayesblina.core.priors import Prior
 from bayesblina.core.summaries import exact_row, summarise_draws
@@ -66,7 +66,7 @@ from bayesblina.data import (
     load_response_categories,
     load_table2_proportions,
 )
-from bayesblina.data.loaders import RESPONSE_CATEGORIES
+from bayesblina.data.responses import RESPONSE_CATEGORIES
 from bayesblina.errors import DataError, SpecError
 
 if TYPE_CHECKING:
@@ -104,12 +104,36 @@ DERIVED = {"p_cr": P_CR, "p_cmrd_given_cr": P_CMRD_GIVEN_CR, "p_cr_and_cmrd": P_
 # --------------------------------------------------------------------------------------
 
 
-class ResponseCategoriesData(BaseModel):
-    """``[data]``: one population of Table 2 (``all_5_15``, ``phase_2`` or ``age_lt2``).
+Count = Annotated[int, Field(strict=True, ge=0)]
 
-    ``file`` reads a CSV like ``response_categories_table2.csv`` instead of the packaged
-    one, ``proportions_file`` one like ``table2_proportions.csv`` (the MRD split of the
-    CRs and the published percentages).
+
+class CategoryRow(BaseModel):
+    """One response category of one's own trial, given inline: its name and count."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    category: Slug
+    count: Count
+
+
+class MRDSplit(BaseModel):
+    """The CRs of an inline trial split by MRD response (needs a ``cr`` category)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    complete: Count
+    unknown: Count = 0
+
+
+class ResponseCategoriesData(BaseModel):
+    """``[data]``: one population of Table 2, or one's own trial's categories inline.
+
+    Packaged: ``population`` (``all_5_15``, ``phase_2`` or ``age_lt2``); ``file`` reads a
+    CSV like ``response_categories_table2.csv`` instead of the packaged one,
+    ``proportions_file`` one like ``table2_proportions.csv`` (the MRD split of the CRs and
+    the published percentages). Inline: ``rows`` (``category``, ``count``; a category
+    named ``cr`` is the CRs) and optionally ``cr_mrd`` (``complete``: CRs with a complete
+    MRD response; ``unknown``: CRs without MRD data), with ``population`` as its label.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -117,6 +141,33 @@ class ResponseCategoriesData(BaseModel):
     population: Slug = "all_5_15"
     file: str | None = None
     proportions_file: str | None = None
+    rows: Annotated[list[CategoryRow], Field(min_length=2)] | None = None
+    cr_mrd: MRDSplit | None = None
+
+    @model_validator(mode="after")
+    def _one_source(self) -> ResponseCategoriesData:
+        if self.rows is None:
+            if self.cr_mrd is not None:
+                raise ValueError("'cr_mrd' goes with inline 'rows' (the packaged data carry "
+                                 "their own MRD split)")
+            return self
+        if self.file is not None or self.proportions_file is not None:
+            raise ValueError("give inline 'rows' or the files 'file'/'proportions_file', "
+                             "not both")
+        names = [r.category for r in self.rows]
+        twice = sorted({n for n in names if names.count(n) > 1})
+        if twice:
+            raise ValueError(f"category listed twice in 'rows': {twice}")
+        if self.cr_mrd is not None:
+            if "cr" not in names:
+                raise ValueError("'cr_mrd' splits the CRs: 'rows' need a category 'cr'")
+            n_cr = next(r.count for r in self.rows if r.category == "cr")
+            if self.cr_mrd.complete + self.cr_mrd.unknown > n_cr:
+                raise ValueError(
+                    f"'cr_mrd': complete ({self.cr_mrd.complete}) + unknown "
+                    f"({self.cr_mrd.unknown}) exceed the {n_cr} CRs"
+                )
+        return self
 
 
 class ResponseCategoriesOptions(BaseModel):
@@ -208,6 +259,18 @@ class BetaMixture:
 # --------------------------------------------------------------------------------------
 
 
+def modelled_categories(data: pd.DataFrame, split: bool) -> list[str]:
+    """The categories a model of ``data`` has, in order (a category with no count is left out).
+
+    With ``split``, ``cr`` becomes ``cr_complete_mrd`` and ``cr_other``.
+    """
+    top = data[(data["parent"] == "") & data["count"].notna()]
+    out: list[str] = []
+    for cat in top["category"]:
+        out += ["cr_complete_mrd", "cr_other"] if cat == "cr" and split else [str(cat)]
+    return out
+
+
 class ResponseCategoriesModel(BayesModel):
     """Dirichlet-multinomial model of Table 2's response categories (CR split by MRD)."""
 
@@ -240,6 +303,8 @@ class ResponseCategoriesModel(BayesModel):
         DataError
             If a file is malformed, or the MRD split does not match the CR count.
         """
+        if data_spec.rows is not None:
+            return cls._inline_rows(data_spec)
         cats = load_response_categories(data_spec.file)
         pop = data_spec.population
         rows = cats[cats["population"] == pop].sort_values("order")
@@ -307,6 +372,30 @@ class ResponseCategoriesModel(BayesModel):
                     "source": "Table 2", "note": notes[cat],
                 })
         df = pd.DataFrame(out)
+        df["count"] = df["count"].astype("Int64")
+        return df
+
+    @classmethod
+    def _inline_rows(cls, data_spec: ResponseCategoriesData) -> pd.DataFrame:
+        """The frame :meth:`load_data` returns, from inline rows (no published values)."""
+        assert data_spec.rows is not None
+        size = sum(r.count for r in data_spec.rows)
+        nan3 = {"published_pct": np.nan, "published_ci_low": np.nan,
+                "published_ci_high": np.nan}
+        base = {"population": data_spec.population, "population_n": size, **nan3,
+                "source": "spec", "note": ""}
+        out = [{**base, "category": r.category, "parent": "",
+                "label": LABELS.get(r.category, r.category), "count": r.count}
+               for r in data_spec.rows]
+        if data_spec.cr_mrd is not None:
+            n_cr = next(r.count for r in data_spec.rows if r.category == "cr")
+            x, unknown = data_spec.cr_mrd.complete, data_spec.cr_mrd.unknown
+            split = {"cr_complete_mrd": x, "cr_no_complete_mrd": n_cr - x - unknown,
+                     "cr_mrd_unknown": unknown}
+            out += [{**base, "category": cat, "parent": "cr", "label": LABELS[cat],
+                     "count": count} for cat, count in split.items()]
+        df = pd.DataFrame(out)[["population", "population_n", "category", "parent", "label",
+                                "count", *nan3, "source", "note"]]
         df["count"] = df["count"].astype("Int64")
         return df
 
@@ -417,28 +506,12 @@ class ResponseCategoriesModel(BayesModel):
         row = self.data.loc[self.data["category"] == category, "count"]
         return int(row.iat[0]) if len(row) and pd.notna(row.iat[0]) else 0
 
-    def _check_split(self) -> None:
-        if not self.split:
-            return
-        if not (self.data["parent"] == "cr").any():
-            raise SpecError(
-                "key 'options.split_cr_by_mrd': the data have no MRD split of the CR "
-                "category (Table 2's complete_mrd_among_cr); set split_cr_by_mrd = false"
-            )
-
     def categories(self) -> list[str]:
         """The modelled categories in order (a category with no count is left out).
 
         With the split, ``cr`` becomes ``cr_complete_mrd`` and ``cr_other``.
         """
-        top = self.data[(self.data["parent"] == "") & self.data["count"].notna()]
-        out: list[str] = []
-        for cat in top["category"]:
-            if cat == "cr" and self.split:
-                out += ["cr_complete_mrd", "cr_other"]
-            else:
-                out.append(str(cat))
-        return out
+        return modelled_categories(self.data, self.split)
 
     def dropped_categories(self) -> list[str]:
         """Categories without a count (printed NA), left out of the model."""
@@ -464,18 +537,23 @@ class ResponseCategoriesModel(BayesModel):
         return [cats.index(c) for c in names if c in cats]
 
     # -- priors -----------------------------------------------------------------------
-    def _check_prior(self, prior: Any) -> PriorSetBase:
-        self._check_split()  # the options and the data decide the categories
-        prior = super()._check_prior(prior)
-        k = len(self.categories())
+    @classmethod
+    def check_prior_set(cls, prior: PriorSetBase, options: BaseModel, data: pd.DataFrame) -> None:
+        """One Dirichlet concentration per modelled category (the options and data decide)."""
+        split = bool(options.split_cr_by_mrd)  # type: ignore[attr-defined]
+        if split and not (data["parent"] == "cr").any():
+            raise SpecError(
+                "key 'options.split_cr_by_mrd': the data have no MRD split of the CR "
+                "category (Table 2's complete_mrd_among_cr); set split_cr_by_mrd = false"
+            )
+        categories = modelled_categories(data, split)
         a = prior.theta.a  # type: ignore[attr-defined]
-        if len(a) != k:
+        if len(a) != len(categories):
             raise SpecError(
                 f"theta.a: the Dirichlet prior has {len(a)} concentration(s), but the model "
-                f"has {k} categories {self.categories()}: give one concentration (> 0) per "
-                "category, in this order"
+                f"has {len(categories)} categories {categories}: give one concentration (> 0) "
+                "per category, in this order"
             )
-        return prior
 
     # -- refits -----------------------------------------------------------------------
     def set_data(self, data: pd.DataFrame) -> ResponseCategoriesModel:
@@ -617,13 +695,11 @@ class ResponseCategoriesModel(BayesModel):
                             pub("cr_complete_mrd"), source("cr_complete_mrd")))
             entries.append((P_CR_AND_CMRD, "P(CR and complete MRD): of all patients", x1,
                             size, dict(nan3), source("cr_complete_mrd")))
-        rows = []
-        for pop, label, x, n, published, src in entries:
-            lo, hi = clopper_pearson(x, n)
-            rows.append({"population": pop, "label": label, "x": x, "n": n,
-                         "observed": x / n, "cp_low": lo, "cp_high": hi, **published,
-                         "source": src})
-        return pd.DataFrame(rows)
+        table = exact_ci_table([e[2] for e in entries], [e[3] for e in entries],
+                               population=[e[0] for e in entries],
+                               label=[e[1] for e in entries])
+        published = pd.DataFrame([e[4] for e in entries])
+        return pd.concat([table, published], axis=1).assign(source=[e[5] for e in entries])
 
     def plot(self, results: dict[str, az.InferenceData]) -> Figure:
         """Forest plot: each category and derived probability, observed and per prior set."""

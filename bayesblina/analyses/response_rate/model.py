@@ -21,7 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from scipy import stats
 
 from bayesblina.analyses.response_rate.plots import plot_proportion_posteriors
-from bayesblina.core.frequentist import clopper_pearson
+from bayesblina.core.frequentist import exact_ci_table
 from bayesblina.core.model import BayesModel, PriorSetBase
 from bayesblina.core.priors import Prior
 from bayesblina.core.summaries import exact_row, summarise_draws
@@ -196,24 +196,12 @@ class BetaBinomialModel(BayesModel):
 
     def reference_table(self) -> pd.DataFrame:
         """Published proportion and exact (Clopper-Pearson) 95% CI beside each population."""
-        rows = []
-        for _, r in self.data.iterrows():
-            lo, hi = clopper_pearson(int(r["x"]), int(r["n"]))
-            rows.append(
-                {
-                    "population": r["population"],
-                    "x": int(r["x"]),
-                    "n": int(r["n"]),
-                    "observed": r["x"] / r["n"],
-                    "cp_low": lo,
-                    "cp_high": hi,
-                    "published_pct": r.get("published_pct", np.nan),
-                    "published_ci_low": r.get("published_ci_low", np.nan),
-                    "published_ci_high": r.get("published_ci_high", np.nan),
-                    "source": r.get("source", ""),
-                }
-            )
-        return pd.DataFrame(rows)
+        table = exact_ci_table(self.data["x"], self.data["n"],
+                               population=list(self.data["population"]))
+        for col, missing in (("published_pct", np.nan), ("published_ci_low", np.nan),
+                             ("published_ci_high", np.nan), ("source", "")):
+            table[col] = self.data[col].to_numpy() if col in self.data else missing
+        return table
 
     def plot(self, results: dict[str, az.InferenceData]) -> Figure:
         """Posterior density of p per population, one line per prior set, with the exact CI."""

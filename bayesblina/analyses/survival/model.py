@@ -24,7 +24,6 @@ uncertainty (Bayesian multiple imputation). Each reconstruction's fit is gated.
 
 from __future__ import annotations
 
-import itertools
 from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal
 
 import arviz as az
@@ -32,33 +31,24 @@ import numpy as np
 import pandas as pd
 import pymc as pm
 import pytensor.tensor as pt
-import xarray as xr
 from lifelines import KaplanMeierFitter
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from bayesblina.analyses.survival.plots import plot_survival
-from bayesblina.core.gate import GateResult, check_convergence
 from bayesblina.core.model import BayesModel, PriorSetBase
+from bayesblina.core.pool import fit_pooled, gate_pooled, pooled_mcse_ess
 from bayesblina.core.priors import Prior
-from bayesblina.core.sampling import sample
 from bayesblina.core.spec import SamplerSettings
 from bayesblina.core.summaries import summarise_draws
 from bayesblina.errors import DataError, SpecError
-from bayesblina.reconstruct.pseudo_ipd import assumptions_table, check_reconstruction, reconstruct
+from bayesblina.reconstruct.pseudo_ipd import reconstruct
 
 if TYPE_CHECKING:
-    import arviz as az
-    from matplotlib.figure import Figure
-
     from bayesblina.core.gate import GateResult
-    from bayesblina.core.spec import (
-        AnalysisSpec,
-        GateThresholds,
-        SamplerSettings,
-        SummarySettings,
-    )
+    from bayesblina.core.spec import GateThresholds, SummarySettings
 
 FAMILIES = ("weibull", "exponential", "lognormal", "loglogistic", "cure_weibull")
+#: the time units a survival spec may declare (``[options] time_unit``)
+TIME_UNITS = ("days", "weeks", "months", "years")
 #: parameters each family needs a prior for (besides covariate effects)
 FAMILY_PARAMS: dict[str, tuple[str, ...]] = {
     "weibull": ("log_scale", "shape"),
@@ -101,6 +91,11 @@ class SurvivalOptions(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
+    #: the unit of every time (data, ``times``, ``rmst_horizon``, ``curve_max``, medians);
+    #: required, so that no unit is assumed
+    time_unit: Literal["days", "weeks", "months", "years"] | None = Field(
+        default=None, validate_default=True
+    )
     family: Literal["weibull", "exponential", "lognormal", "loglogistic", "cure_weibull"] = (
         "weibull"
     )
@@ -121,6 +116,15 @@ class SurvivalOptions(BaseModel):
     ] = Field(default_factory=list)
     #: posterior predictive check against the KM: number of simulated data sets
     ppc_draws: Annotated[int, Field(ge=0, le=2000)] = 200
+
+    @field_validator("time_unit", mode="after")
+    @classmethod
+    def _unit_given(cls, value: str | None) -> str | None:
+        if value is None:
+            raise ValueError(
+                f"a survival spec must declare its time unit; allowed: {list(TIME_UNITS)}"
+            )
+        return value
 
     @model_validator(mode="after")
     def _form(self) -> SurvivalOptions:
@@ -196,39 +200,32 @@ class SurvivalModel(BayesModel):
 
     def __init__(self, data: pd.DataFrame, prior: Any, options: Any = None) -> None:
         super().__init__(data, prior, options)
-        self._current = int(self.data["reconstruction"].min())
-        self._check_priors_cover_family()
+        #: the model's random variables by parameter name (filled when the graph is built)
+        self._rv: dict[str, Any] = {}
 
-    def _check_priors_cover_family(self) -> None:
+    @classmethod
+    def check_prior_set(cls, prior: PriorSetBase, options: BaseModel, data: pd.DataFrame) -> None:
+        """The prior set names exactly the parameters the family (and covariate) need.
 
-        needed = set(FAMILY_PARAMS[self.options.family]) | (
-            {"effect"} if self.options.covariate else set()
-        )
-        given = set(self.prior.parameter_priors())
+        Raises
+        ------
+        SpecError
+            Naming the family, the parameters it needs and those given.
+        """
+        assert isinstance(options, SurvivalOptions)
+        needed = set(FAMILY_PARAMS[options.family]) | ({"effect"} if options.covariate else set())
+        given = set(prior.parameter_priors())
         if needed - given or given - needed:
             raise SpecError(
-                f"survival family {self.options.family!r}"
-                f"{' with a covariate' if self.options.covariate else ''} needs priors for "
+                f"survival family {options.family!r}"
+                f"{' with a covariate' if options.covariate else ''} needs priors for "
                 f"{sorted(needed)} (got {sorted(given)})"
             )
 
-    def set_prior(self, prior: Any) -> SurvivalModel:
-        """Replace the prior set (checked against the family's parameters)."""
-        super().set_prior(prior)
-        self._check_priors_cover_family()
-        return self
-
     # -- data -------------------------------------------------------------------------
     @classmethod
-    def from_spec(cls, spec: Any, prior_set: str | None = None) -> SurvivalModel:
-        """Create the model for a spec, remembering which published endpoint it reconstructs."""
-        model = super().from_spec(spec, prior_set)
-        model._endpoint = spec.data.endpoint  # type: ignore[attr-defined]
-        return model  # type: ignore[return-value]
-
-    @classmethod
     def load_data(cls, data_spec: Any) -> pd.DataFrame:
-        """Pseudo patient data: ``reconstruction, time, event, group`` (months)."""
+        """Pseudo patient data: ``reconstruction, time, event, group`` (published: months)."""
         if data_spec.rows is not None:
             df = pd.DataFrame([r.model_dump() for r in data_spec.rows])
             df.insert(0, "reconstruction", 0)
@@ -281,8 +278,13 @@ class SurvivalModel(BayesModel):
         """Reconstruction indices in the data."""
         return sorted(int(r) for r in self.data["reconstruction"].unique())
 
+    def datasets(self) -> dict[int, pd.DataFrame]:
+        """Each reconstruction's rows, by reconstruction index (in order)."""
+        return {r: self.data[self.data["reconstruction"] == r] for r in self.reconstructions()}
+
     def _rows(self) -> pd.DataFrame:
-        return self.data[self.data["reconstruction"] == self._current]
+        """The rows one sampler run sees: the first reconstruction in the data."""
+        return self.data[self.data["reconstruction"] == self.reconstructions()[0]]
 
     # -- graph ------------------------------------------------------------------------
     def coords(self) -> dict[str, list[Any]]:
@@ -298,7 +300,7 @@ class SurvivalModel(BayesModel):
         return coords
 
     def data_values(self) -> dict[str, np.ndarray]:
-        """Times, events and groups of the current reconstruction."""
+        """Times, events and groups of the first reconstruction in the data."""
         rows = self._rows()
         return {
             "t": rows["time"].to_numpy(dtype=float),
@@ -409,72 +411,17 @@ class SurvivalModel(BayesModel):
     ) -> az.InferenceData:
         """Fit every reconstruction on the one built model and pool the posteriors.
 
-        Chains of reconstruction ``r`` get the coordinate ``reconstruction = r``; the seed
-        of reconstruction ``r`` is ``seed + r``. The log-likelihood is stored (for LOO)
-        for the first reconstruction only (patients differ between reconstructions).
+        :func:`bayesblina.core.pool.fit_pooled` over :meth:`datasets`: the chains of
+        reconstruction ``r`` (the ``k``-th) get the coordinate ``reconstruction = r`` and
+        the seed ``seed + k``; the log-likelihood is stored (for LOO) for the first
+        reconstruction only (patients differ between reconstructions).
         """
-        settings = settings or SamplerSettings()
-        fits = []
-        for k, r in enumerate(self.reconstructions()):
-            self._current = r
-            s = settings.model_copy(update={"seed": settings.seed + k})
-            idata = sample(self, s, provenance=provenance)
-            if k == 0:
-                with self.build():
-                    pm.compute_log_likelihood(idata, progressbar=False)
-                first = idata
-            post = idata.posterior.assign_coords(chain=idata.posterior.chain + k * s.chains)
-            stats = idata.sample_stats.assign_coords(chain=post.chain)
-            fits.append((r, post, stats))
-        self._current = self.reconstructions()[0]
-        if len(fits) == 1:
-            first.posterior = first.posterior.assign_coords(
-                reconstruction=("chain", np.full(settings.chains, fits[0][0]))
-            )
-            return first
-
-        posterior = xr.concat([f[1] for f in fits], dim="chain")
-        stats = xr.concat([f[2] for f in fits], dim="chain")
-        recon = np.repeat([f[0] for f in fits], settings.chains)
-        posterior = posterior.assign_coords(reconstruction=("chain", recon))
-        stats = stats.assign_coords(reconstruction=("chain", recon))
-        pooled = az.InferenceData(
-            posterior=posterior,
-            sample_stats=stats,
-            log_likelihood=first.log_likelihood,
-            observed_data=first.observed_data,
-            constant_data=first.constant_data,
-        )
-        pooled.posterior.attrs.update(first.posterior.attrs)
-        pooled.attrs = dict(first.attrs)
-        pooled.attrs["reconstructions"] = len(fits)
-        return pooled
+        return fit_pooled(self, self.datasets(), settings or SamplerSettings(),
+                          provenance=provenance, dim="reconstruction")
 
     def gate(self, idata: az.InferenceData, thresholds: GateThresholds) -> GateResult:
         """Gate each reconstruction's chains separately; report the worst of each check."""
-        recon = idata.posterior.coords["reconstruction"].values
-        results = []
-        for r in np.unique(recon):
-            chains = idata.posterior.chain.values[recon == r]
-            sub = az.InferenceData(
-                posterior=idata.posterior.sel(chain=chains),
-                sample_stats=idata.sample_stats.sel(chain=chains),
-            )
-            results.append((r, check_convergence(sub, thresholds, var_names=self.gate_vars())))
-        checks = []
-        for i, first in enumerate(results[0][1].checks):
-            worst = max(
-                (res.checks[i] for _, res in results),
-                key=lambda c: (not c.passed, c.value if first.name in ("rhat_max", "divergences")
-                               else -c.value),
-            )
-            r = next(r for r, res in results if res.checks[i] is worst)
-            where = f"{worst.where} (reconstruction {r})" if len(results) > 1 else worst.where
-            checks.append(
-                type(worst)(worst.name, worst.value, worst.threshold, worst.passed, where)
-            )
-        notes = tuple(n for _, res in results for n in res.notes)
-        return GateResult(checks=tuple(checks), notes=tuple(dict.fromkeys(notes)))
+        return gate_pooled(idata, thresholds, var_names=self.gate_vars(), dim="reconstruction")
 
     def gate_vars(self) -> list[str]:
         """The free parameters (derived quantities are functions of them)."""
@@ -491,7 +438,7 @@ class SurvivalModel(BayesModel):
             if name not in post:
                 continue
             df = summarise_draws(post[name], ci_prob=settings.ci_prob, hdi_prob=settings.hdi_prob)
-            df[["mcse_mean", "ess_bulk"]] = self._pooled_mcse_ess(post[name])
+            df[["mcse_mean", "ess_bulk"]] = pooled_mcse_ess(post[name], dim="reconstruction")
             dims = [d for d in post[name].dims if d not in ("chain", "draw")]
             df["element"] = (
                 df[dims].astype(str).agg(", ".join, axis=1) if dims else ""
@@ -500,64 +447,6 @@ class SurvivalModel(BayesModel):
             df.insert(0, "quantity", name)
             parts.append(df[["quantity", "element", *[c for c in df.columns
                                                      if c not in ("quantity", "element")]]])
-        return pd.concat(parts, ignore_index=True)
-
-    def extra_tables(self, idata: az.InferenceData, spec: AnalysisSpec) -> dict[str, pd.DataFrame]:
-        """Reconstruction uncertainty, the check of the reconstructions, PPC, LOO comparison."""
-        tables = {"Reconstruction uncertainty: pooled vs within-reconstruction SD":
-                  self.reconstruction_uncertainty(idata)}
-        check = self.reconstruction_check()
-        if check is not None:
-
-            tables["Reconstructed data against the published numbers"] = check
-            tables["Assumptions of the reconstruction"] = assumptions_table(self._endpoint)
-        if self.options.ppc_draws:
-            tables["Posterior predictive check against the Kaplan–Meier curve"] = self.ppc_km(
-                idata, self.options.ppc_draws, seed=spec.sampler.seed
-            )
-        if self.options.compare:
-            tables["Model comparison by PSIS-LOO (first reconstruction)"] = self.compare_loo(
-                idata, spec
-            )
-        return tables
-
-    def reconstruction_uncertainty(self, idata: az.InferenceData) -> pd.DataFrame:
-        """How much the uncertainty of the reconstruction adds to the posterior.
-
-        For each scalar quantity: the SD of the pooled posterior (all reconstructions) and
-        the root mean within-reconstruction variance; their ratio is > 1 by the share of
-        the between-reconstruction variance (the law of total variance).
-        """
-        post = idata.posterior
-        recon = post.coords["reconstruction"].values
-        rows = []
-        for name in ("median", "rmst", "surv", "hazard_ratio", "acceleration_factor"):
-            if name not in post:
-                continue
-            da = post[name]
-            extra = [d for d in da.dims if d not in ("chain", "draw")]
-            for el in itertools.product(*(da.coords[d].values for d in extra)):
-                x = da.sel(dict(zip(extra, el, strict=True))).values  # (chain, draw)
-                within = [x[recon == r].var(ddof=1) for r in np.unique(recon)]
-                total_sd, within_sd = float(np.std(x, ddof=1)), float(np.sqrt(np.mean(within)))
-                label = ", ".join(str(v) for v in el)
-                rows.append({"quantity": name, "element": label,
-                             "reconstructions": len(np.unique(recon)),
-                             "pooled_sd": total_sd, "within_sd": within_sd,
-                             "sd_ratio": total_sd / within_sd if within_sd > 0 else np.nan})
-        return pd.DataFrame(rows)
-
-    def reconstruction_check(self) -> pd.DataFrame | None:
-        """The reconstructions' KM medians (and landmarks) against the published numbers."""
-        if not hasattr(self, "_endpoint") or self._endpoint is None:
-            return None
-
-        parts = []
-        for r, rows in self.data.groupby("reconstruction"):
-            df = rows[["time", "event"]].copy()
-            if self._endpoint == "rfs_mrd":
-                df["complete_mrd"] = rows["group"].to_numpy()
-            parts.append(check_reconstruction(self._endpoint, df).assign(reconstruction=r))
         return pd.concat(parts, ignore_index=True)
 
     def ppc_km(self, idata: az.InferenceData, n_sims: int, seed: int) -> pd.DataFrame:
@@ -623,80 +512,8 @@ class SurvivalModel(BayesModel):
             return np.exp(log_lambda + rng.normal(size=group.shape) * shape)
         return np.exp(log_lambda) * (u / (1 - u)) ** (1 / shape)  # log-logistic
 
-    def compare_loo(self, idata: az.InferenceData, spec: AnalysisSpec) -> pd.DataFrame:
-        """Fit the alternative families on the first reconstruction; compare by PSIS-LOO.
-
-        The families are ``spec.options.compare``; alternatives are sampled with the spec's
-        sampler settings and reuse this prior set's ``log_scale``, ``shape`` and ``effect``
-        priors (the effect keeps this fit's form where the family allows it, else AFT; the
-        scale prior sits on log(lambda) for non-Weibull families). The cure fraction gets
-        logit(pi) ~ N(0, 1.5^2) unless the prior set names one. Fits that fail the gate
-        are listed as FAILED and left out of the ranking.
-        """
-        first = self.data[self.data["reconstruction"] == self.reconstructions()[0]]
-        base = self.prior.parameter_priors()
-        cure = base.get("cure_logit") or {"family": "normal", "mu": 0.0, "sigma": 1.5}
-        shape = base.get("shape") or {"family": "half_normal", "sigma": 2.0}
-        loos = {f"{self.options.family} (this fit)": self.loo(idata)}
-        status = {f"{self.options.family} (this fit)": "PASSED"}
-        for family in spec.options.compare:
-            if family == self.options.family:
-                continue
-            prior: dict[str, Any] = {"log_scale": base["log_scale"]}
-            if family != "exponential":
-                prior["shape"] = shape
-            if family == "cure_weibull":
-                prior["cure_logit"] = cure
-            if self.options.covariate:
-                prior["effect"] = base["effect"]
-            weibull_like = family in ("weibull", "exponential", "cure_weibull")
-            options = SurvivalOptions.model_validate({
-                **self.options.model_dump(),
-                "family": family,
-                "compare": [],
-                "form": self.options.form if family in ("weibull", "exponential") else "aft",
-                "scale_prior": self.options.scale_prior if weibull_like else "log_lambda",
-            })
-            alt = SurvivalModel(first, prior, options)
-            alt_idata = alt.fit(spec.sampler)
-            gate = alt.gate(alt_idata, spec.gate)
-            status[family] = gate.status
-            if gate.passed:
-                loos[family] = alt.loo(alt_idata)
-        table = az.compare(loos, ic="loo").reset_index().rename(columns={"index": "model"})
-        table["pareto_k_over_0.7"] = [int((loos[m].pareto_k.values > 0.7).sum())
-                                      for m in table["model"]]
-        failed = [{"model": f, "rank": np.nan} for f, s in status.items() if s != "PASSED"]
-        table["gate"] = "PASSED"
-        if failed:
-            table = pd.concat([table, pd.DataFrame(failed).assign(gate="FAILED")],
-                              ignore_index=True)
-        return table
-
-    @staticmethod
-    def _pooled_mcse_ess(da: Any) -> np.ndarray:
-        """MCSE of the pooled mean and total bulk ESS, from each reconstruction's chains.
-
-        Chains of different reconstructions target different posteriors, so ESS/MCSE over
-        all chains would be wrong. With R reconstructions of equal size the pooled mean is
-        the average of their means: MCSE = sqrt(sum MCSE_r^2) / R; ESS adds up.
-        """
-        recon = da.coords["reconstruction"].values
-        mcse, ess = [], []
-        for r in np.unique(recon):
-            sub = da.isel(chain=np.flatnonzero(recon == r)).to_dataset(name="x")
-            mcse.append(np.ravel(az.mcse(sub)["x"].values))
-            ess.append(np.ravel(az.ess(sub, method="bulk")["x"].values))
-        mcse_arr, ess_arr = np.array(mcse), np.array(ess)
-        pooled = np.sqrt((mcse_arr**2).sum(axis=0)) / len(mcse_arr)
-        return np.column_stack([pooled, ess_arr.sum(axis=0)])
-
     def loo(self, idata: az.InferenceData) -> Any:
         """PSIS-LOO on the first reconstruction (the one with a stored log-likelihood)."""
         recon = idata.posterior.coords["reconstruction"].values
         first = idata.posterior.chain.values[recon == recon.min()]
         return az.loo(idata.sel(chain=first), pointwise=True)
-
-    def plot(self, results: dict[str, az.InferenceData]) -> Figure:
-        """Posterior survival curves with 95% bands over the KM of the pseudo data."""
-        return plot_survival(results, self.data, self.options)

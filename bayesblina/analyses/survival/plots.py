@@ -20,7 +20,22 @@ def plot_survival(
     """Posterior survival curves (median, 95% band) over the KM of the pseudo data.
 
     One panel per prior set, one colour per group; thin lines are the Kaplan–Meier curves
-    (lifelines) of every reconstruction of the patient data.
+    (lifelines) of every reconstruction of the patient data. The time axis is labelled
+    with ``options.time_unit``.
+
+    Parameters
+    ----------
+    results : dict of str to arviz.InferenceData
+        The fits to draw, by prior set.
+    data : pandas.DataFrame
+        The patient data (``reconstruction, time, event, group``).
+    options : SurvivalOptions
+        The model's options (``time_unit``, ``group_label``, ``curve_max``).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        One panel per fit.
     """
     n = len(results)
     fig, axes = plt.subplots(1, n, figsize=(5.4 * n, 3.8), squeeze=False, sharey=True)
@@ -42,7 +57,7 @@ def plot_survival(
                 ax.step(sf.index, sf.iloc[:, 0], where="post", color=f"C{j}", lw=0.5,
                         alpha=0.35, label="KM of pseudo data" if r == 0 else None)
         ax.set_title(name)
-        ax.set_xlabel("months")
+        ax.set_xlabel(f"time ({options.time_unit})")
         ax.set_xlim(0, options.curve_max)
         ax.set_ylim(0, 1)
     axes[0][0].set_ylabel("survival probability")
