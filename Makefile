@@ -33,7 +33,7 @@ test: lint docs
 	$(BIN)/python -m pytest
 
 test-fast: $(STAMP)
-	$(BIN)/python -m pytest -m "not slow" -x -q
+	$(BIN)/python -m pytest -m unit -x -q
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_refit.py --nutpie

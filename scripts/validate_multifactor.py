@@ -2,13 +2,12 @@
 
 Runs simulation-based calibration (200 replications: truths from the prior of the spec's
 first prior set, 70 simulated patients, only the published margins kept, fitted) and the
-fixed-truth study (4 truths x 25 replications), and writes
+fixed-truth study (4 truths x 25 replications), and writes, in
+``bayesblina/analyses/multifactor/validation_results/``,
 
-* ``bayesblina/validation/results/multifactor_sbc.csv`` (one row per replication and
-  contrast),
-* ``bayesblina/validation/results/multifactor_sbc_checks.csv`` (coverage, chi-square per
-  contrast),
-* ``bayesblina/validation/results/multifactor_fixed_truth.csv``,
+* ``multifactor_sbc.csv`` (one row per replication and contrast),
+* ``multifactor_sbc_checks.csv`` (coverage, chi-square per contrast),
+* ``multifactor_fixed_truth.csv``,
 
 packaged with bayesblina: the report and the docs page ``subgroups_multifactor`` show them.
 
@@ -28,16 +27,16 @@ from bayesblina.analyses.multifactor.model import MultifactorModel
 from bayesblina.analyses.multifactor.validation import (
     TRUTHS,
     fixed_truth,
-    load_results,
     sbc,
     sbc_checks,
 )
+from bayesblina.analyses.multifactor.validation_tables import RESULTS, load_results
 from bayesblina.analyses.registry import load_spec
 from bayesblina.core.spec import SamplerSettings
 from bayesblina.io import write_text
 
 ROOT = Path(__file__).resolve().parents[1]
-OUT = ROOT / "bayesblina" / "validation" / "results"
+OUT = RESULTS
 PAGE = ROOT / "docs" / "analyses" / "subgroups_multifactor.md"
 START, END = "<!-- validation-start -->", "<!-- validation-end -->"
 

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
+import nutpie
+import pymc as pm
 import pytest
 
 from bayesblina.analyses.registry import load_spec
@@ -35,3 +38,62 @@ def write_spec(tmp_path_factory):
         return path
 
     return _write
+
+
+#: the markers that say what a test costs besides ``unit``
+COSTLY = ("mcmc", "docs", "e2e")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Every test says what it costs: a test with no cost marker is a ``unit`` test."""
+    for item in items:
+        if not any(item.get_closest_marker(m) for m in COSTLY):
+            item.add_marker(pytest.mark.unit)
+
+
+#: MCMC calls per test (its fixtures' set-up included), counted by the wrappers below
+_SAMPLING: dict[str, int] = {}
+_RUNNING: list[str] = []
+
+
+def _count_calls(module, name: str) -> None:
+    real = getattr(module, name)
+
+    @functools.wraps(real)
+    def call(*args, **kwargs):
+        if _RUNNING:
+            _SAMPLING[_RUNNING[-1]] = _SAMPLING.get(_RUNNING[-1], 0) + 1
+        return real(*args, **kwargs)
+
+    setattr(module, name, call)
+
+
+_count_calls(pm, "sample")
+_count_calls(nutpie, "sample")
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None):
+    """Attribute MCMC calls to the test running (set-up, call and teardown)."""
+    _RUNNING.append(item.nodeid)
+    yield
+    _RUNNING.pop()
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_fixture_setup(fixturedef: pytest.FixtureDef, request: pytest.FixtureRequest):
+    """Attribute MCMC calls made while a fixture is set up to the fixture (shared fits)."""
+    _RUNNING.append(f"fixture:{fixturedef.argname}")
+    yield
+    _RUNNING.pop()
+
+
+@pytest.fixture(autouse=True)
+def _unit_tests_do_not_sample(request: pytest.FixtureRequest):
+    """A ``unit`` test that runs MCMC (or uses a fixture that did) fails: mark it ``mcmc``."""
+    yield
+    calls = _SAMPLING.get(request.node.nodeid, 0) + sum(
+        _SAMPLING.get(f"fixture:{name}", 0) for name in request.fixturenames)
+    if calls and not any(request.node.get_closest_marker(m) for m in COSTLY):
+        pytest.fail(f"{request.node.nodeid} samples by MCMC ({calls} call(s)) but is not "
+                    "marked: add @pytest.mark.mcmc", pytrace=False)

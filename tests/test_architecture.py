@@ -1,11 +1,14 @@
 """ARCHITECTURE.md is the map of the package: every module on it, nothing on it that is gone."""
 
+import ast
 import re
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+
+from bayesblina.analyses.registry import COMPONENTS
 
 ROOT = Path(__file__).resolve().parents[1]
 MAP = (ROOT / "ARCHITECTURE.md").read_text(encoding="utf-8")
@@ -54,3 +57,71 @@ def test_the_api_page_documents_every_module():
     modules = {".".join(Path(p).with_suffix("").parts) for p in _modules()
                if p.startswith("bayesblina/") and not p.endswith("__init__.py")}
     assert not sorted(modules - listed), sorted(modules - listed)
+
+
+def _attributes_born_outside_init() -> list[str]:
+    """``self.x = ...`` in a method other than ``__init__`` for an ``x`` that ``__init__``
+    (of the class or a base class in the package) never sets."""
+    classes: dict[str, tuple[ast.ClassDef, str]] = {}
+    for path in ROOT.joinpath("bayesblina").rglob("*.py"):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ClassDef):
+                classes[node.name] = (node, path.relative_to(ROOT).as_posix())
+
+    def assigned(fn: ast.AST) -> set[str]:
+        out = set()
+        for n in ast.walk(fn):
+            targets = n.targets if isinstance(n, ast.Assign) else (
+                [n.target] if isinstance(n, ast.AnnAssign | ast.AugAssign) else [])
+            for t in targets:
+                if (isinstance(t, ast.Attribute) and isinstance(t.value, ast.Name)
+                        and t.value.id == "self"):
+                    out.add(t.attr)
+        return out
+
+    def init_attrs(name: str, seen: set[str]) -> set[str]:
+        if name not in classes or name in seen:
+            return set()
+        seen.add(name)
+        cls, _ = classes[name]
+        out: set[str] = set()
+        for item in cls.body:
+            if isinstance(item, ast.FunctionDef) and item.name in ("__init__", "__post_init__"):
+                out |= assigned(item)
+            if isinstance(item, ast.AnnAssign) and isinstance(item.target, ast.Name):
+                out.add(item.target.id)  # declared fields (dataclasses)
+        for base in cls.bases:
+            if isinstance(base, ast.Name):
+                out |= init_attrs(base.id, seen)
+        return out
+
+    problems = []
+    for name, (cls, where) in classes.items():
+        known = init_attrs(name, set())
+        for item in cls.body:
+            if isinstance(item, ast.FunctionDef) and item.name not in ("__init__",
+                                                                       "__post_init__"):
+                for attr in sorted(assigned(item) - known):
+                    problems.append(f"{where}: {name}.{item.name} sets self.{attr}")
+    return problems
+
+
+def test_no_attribute_is_born_outside_init():
+    assert not _attributes_born_outside_init()
+
+
+def test_every_room_has_an_exact_check_or_says_why_not():
+    """Each model's components return an exact table, or name the reason there is none."""
+    for name, components in COMPONENTS.items():
+        exact = any("exact" in (c.__name__ or "") for c in components.per_fit)
+        assert exact or len(components.no_exact) > 40, name
+
+
+def test_the_tests_mirror_the_package():
+    """Each package folder (and each analysis room) has its test folder with test modules."""
+    folders = [p.parent.relative_to(ROOT / "bayesblina") for p in
+               ROOT.joinpath("bayesblina").rglob("__init__.py") if p.parent != ROOT / "bayesblina"]
+    missing = [f.as_posix() for f in folders if f.as_posix() != "analyses"
+               and not list((ROOT / "tests" / f).glob("test_*.py"))]
+    assert not missing, f"no tests/<folder>/test_*.py for: {missing}"

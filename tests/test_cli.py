@@ -82,6 +82,7 @@ def test_reproduce_table(capsys):
 
 
 @pytest.mark.slow
+@pytest.mark.e2e
 def test_run_writes_every_output(capsys, tmp_path):
     code, out, err = run_cli(capsys, "run", "--out", str(tmp_path), "--seed", "11", "models/overall_cr.toml")
     assert code == 0, err
@@ -125,6 +126,7 @@ def test_run_writes_every_output(capsys, tmp_path):
 
 
 @pytest.mark.slow
+@pytest.mark.e2e
 def test_failed_gate_is_reported_as_failed_and_exits_nonzero(capsys, tmp_path):
     code, out, err = run_cli(
         capsys, "run", "--out", str(tmp_path), "--draws", "30", "--tune", "30", "models/overall_cr.toml"

@@ -83,11 +83,16 @@ class Components:
         ``reference(result) -> DataFrame | None``: the published (frequentist) result.
     figure : callable, optional
         ``figure(result) -> Figure | None``: the figure of every prior set's fit.
+    no_exact : str
+        Why the posterior has no exact (closed-form, quadrature or grid) counterpart, and
+        how the fit is checked instead; shown in the report where the exact check would be.
+        Empty for a room whose ``per_fit`` components return an exact table.
     """
 
     per_fit: tuple[FitComponent, ...] = ()
     reference: Callable[[AnalysisResult], pd.DataFrame | None] | None = None
     figure: Callable[[AnalysisResult], Figure | None] | None = None
+    no_exact: str = ""
 
     def run(self, fit: Fit, cache: MutableMapping[str, Any]) -> Extras:
         """Every per-fit component on one fit, merged."""

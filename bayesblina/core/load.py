@@ -95,6 +95,11 @@ def check_prior_sets(
     except BayesblinaError as err:
         msg = str(err)
         raise type(err)(msg if msg.startswith(where) else f"{where}: {msg}") from None
+    try:
+        model_cls.check_options(options, data)
+    except SpecError as err:
+        msg = str(err)
+        raise SpecError(msg if msg.startswith(where) else f"{where}: {msg}") from None
     for name, prior in priors.items():
         try:
             model_cls.check_prior_set(prior, options, data)

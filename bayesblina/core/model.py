@@ -125,6 +125,7 @@ class BayesModel(ABC):
             options = self.OptionsSpec.model_validate(options or {})
         self.options = options
         self.data = self.validate_data(data)
+        self.check_options(options, self.data)
         self.prior = self._check_prior(prior)
         self._model: pm.Model | None = None
         #: the structure (model, prior families) the built graph was made for
@@ -148,6 +149,15 @@ class BayesModel(ABC):
     def validate_data(cls, data: pd.DataFrame) -> pd.DataFrame:
         """Check a data frame before it enters the model (override to add rules)."""
         return data
+
+    @classmethod
+    def check_options(cls, options: BaseModel, data: pd.DataFrame) -> None:
+        """Rules the options must meet for these data (e.g. contrasts of existing levels).
+
+        Called by the spec loader before the prior sets are checked, and by the
+        constructor; raise ``SpecError`` naming the ``options`` key. Nothing by default.
+        """
+        return None
 
     @classmethod
     def check_prior_set(cls, prior: PriorSetBase, options: BaseModel, data: pd.DataFrame) -> None:

@@ -9,6 +9,7 @@ from typing import Any
 
 import pandas as pd
 
+from bayesblina.analyses.registry import get_components
 from bayesblina.core.fit import AnalysisResult
 from bayesblina.core.summaries import element_keys
 
@@ -164,6 +165,10 @@ def analysis_section(result: AnalysisResult, figure_png: bytes | None) -> str:
                 "<h3>Independent check: MCMC against an exact computation</h3>",
                 _table(check, "{:.4g}"),
             ]
+        else:
+            reason = get_components(spec.analysis.model).no_exact or (
+                "no exact table was computed for this analysis")
+            parts += ["<h3>Independent check</h3>", f"<p>{html.escape(reason)}.</p>"]
         for title, table in result.extra_tables().items():
             parts += [f"<h3>{html.escape(title)}</h3>", _table(table, "{:.3g}")]
     if figure_png:

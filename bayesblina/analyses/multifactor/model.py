@@ -43,11 +43,11 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from bayesblina.analyses.multifactor.table_step import MarginTableStep
 from bayesblina.analyses.multifactor.terms import contrast_name, term_label
 from bayesblina.analyses.subgroups.model import SubgroupModel
-from bayesblina.core.frequentist import clopper_pearson
+from bayesblina.core.frequentist import exact_ci_table
 from bayesblina.core.model import BayesModel, PriorSetBase
 from bayesblina.core.priors import Prior
 from bayesblina.core.spec import GateThresholds, SamplerSettings
-from bayesblina.core.summaries import summarise_draws
+from bayesblina.core.summaries import interval_summary, summarise_draws
 from bayesblina.data import load_subgroups
 from bayesblina.errors import SpecError
 from bayesblina.reconstruct.margins import (
@@ -81,6 +81,42 @@ CONTRASTS: dict[str, list[tuple[str, str]]] = {
 }
 #: the variables the gate checks (the table itself is discrete: no R-hat/ESS)
 GATE_VARS = ["mu", "tau", "log_odds_ratio", "standardised_rate"]
+
+
+def resolve_contrasts(
+    contrasts: list[tuple[str, str, str]] | None, terms: list[str]
+) -> list[tuple[str, str, str]]:
+    """The adjusted contrasts ``(factor, level a, level b)`` reported for these terms.
+
+    Parameters
+    ----------
+    contrasts : list of (str, str, str) or None
+        ``options.contrasts``; ``None`` for :data:`CONTRASTS` of every term.
+    terms : list of str
+        The factors of the linear predictor.
+
+    Raises
+    ------
+    SpecError
+        If a factor is not a term, a level not one of its factor's, or a level is
+        contrasted with itself.
+    """
+    if contrasts is None:
+        return [(f, a, b) for f in terms for a, b in CONTRASTS[f]]
+    for f, a, b in contrasts:
+        if f not in terms:
+            raise SpecError(
+                f"key 'options.contrasts': factor {f!r} is not in the model; allowed: {terms}"
+            )
+        for level in (a, b):
+            if level not in LEVELS[f]:
+                raise SpecError(
+                    f"key 'options.contrasts': unknown level {level!r} of {f!r}; "
+                    f"allowed: {list(LEVELS[f])}"
+                )
+        if a == b:
+            raise SpecError(f"key 'options.contrasts': level {a!r} contrasted with itself")
+    return [(str(f), str(a), str(b)) for f, a, b in contrasts]
 
 
 class MultifactorData(BaseModel):
@@ -156,6 +192,12 @@ class MultifactorModel(BayesModel):
     OptionsSpec: ClassVar[type[BaseModel]] = MultifactorOptions
 
     def __init__(self, data: pd.DataFrame, prior: Any, options: Any = None) -> None:
+        #: the current data as margins (made on first use, reset by :meth:`set_data`)
+        self._margins: Margins | None = None
+        #: the single-factor models of :meth:`unadjusted_log_odds_ratios`, by factor
+        self._unadjusted_models: dict[str, SubgroupModel] = {}
+        #: what the table step reads at every iteration (set when the graph is built)
+        self._step_outputs: list[Any] = []
         super().__init__(data, prior, options)
         self._contrasts = self._resolve_contrasts()
 
@@ -177,7 +219,7 @@ class MultifactorModel(BayesModel):
     def set_data(self, data: pd.DataFrame) -> MultifactorModel:
         """Replace the margins (same factors: the compiled sampler is reused)."""
         super().set_data(data)
-        self.__dict__.pop("margins", None)
+        self._margins = None
         if self._model is not None and self.structure_key() != self._built_key:
             self._model = None
         return self
@@ -185,10 +227,9 @@ class MultifactorModel(BayesModel):
     @property
     def margins(self) -> Margins:
         """The current data as :class:`Margins`."""
-        m = self.__dict__.get("margins")
-        if m is None:
-            m = self.__dict__["margins"] = Margins(self.data)
-        return m
+        if self._margins is None:
+            self._margins = Margins(self.data)
+        return self._margins
 
     @property
     def latent(self) -> tuple[str, ...]:
@@ -201,23 +242,23 @@ class MultifactorModel(BayesModel):
         return [*self.options.known_factors, *self.latent]
 
     def _resolve_contrasts(self) -> list[tuple[str, str, str]]:
-        if self.options.contrasts is None:
-            return [(f, a, b) for f in self.terms for a, b in CONTRASTS[f]]
-        for f, a, b in self.options.contrasts:
-            if f not in self.terms:
-                raise SpecError(
-                    f"key 'options.contrasts': factor {f!r} is not in the model; "
-                    f"allowed: {self.terms}"
-                )
-            for level in (a, b):
-                if level not in LEVELS[f]:
-                    raise SpecError(
-                        f"key 'options.contrasts': unknown level {level!r} of {f!r}; "
-                        f"allowed: {list(LEVELS[f])}"
-                    )
-            if a == b:
-                raise SpecError(f"key 'options.contrasts': level {a!r} contrasted with itself")
-        return [(str(f), str(a), str(b)) for f, a, b in self.options.contrasts]
+        return resolve_contrasts(self.options.contrasts, self.terms)
+
+    @classmethod
+    def check_options(cls, options: BaseModel, data: pd.DataFrame) -> None:
+        """The contrasts asked for must be of the model's factors and levels.
+
+        The model's terms follow from the options (known factors) and the data (latent
+        factors), so a spec check (which builds no model) finds a contrast of a factor or
+        level the model does not have.
+
+        Raises
+        ------
+        SpecError
+            Naming ``options.contrasts`` and the factor or level (with the allowed ones).
+        """
+        terms = [*options.known_factors, *Margins(data).latent_factors]  # type: ignore[attr-defined]
+        resolve_contrasts(options.contrasts, terms)  # type: ignore[attr-defined]
 
     def contrasts(self) -> list[tuple[str, str, str]]:
         """The adjusted contrasts reported: ``(factor, level a, level b)``."""
@@ -451,7 +492,7 @@ class MultifactorModel(BayesModel):
                                                target_accept=0.99, seed=20161003)
         gate = gate or GateThresholds()
         raw = self.raw_margins()
-        cache = self.__dict__.setdefault("_unadjusted_models", {})
+        cache = self._unadjusted_models
         out: dict[str, np.ndarray | None] = {}
         for f in dict.fromkeys(f for f, _, _ in self.contrasts()):
             rows = pd.DataFrame([{"subgroup": lv, "x": raw[term_label(f, lv)][0],
@@ -552,20 +593,16 @@ class MultifactorModel(BayesModel):
         mean and equal-tailed interval; ``adjusted_log_odds_ratios[prior_set][contrast]``
         likewise, with P(> 0).
         """
-        q = spec.summary.ci_prob
-        lo, hi = (1 - q) / 2, 1 - (1 - q) / 2
+        q = float(spec.summary.ci_prob)
         post = idata.posterior
-
-        def entry(draws: np.ndarray) -> dict[str, float]:
-            return {"mean": float(draws.mean()), "eti_low": float(np.quantile(draws, lo)),
-                    "eti_high": float(np.quantile(draws, hi)), "ci_prob": float(q)}
-
-        rates = {str(s): entry(post["standardised_rate"].sel(subgroup=s).values.ravel())
-                 for s in post["standardised_rate"].coords["subgroup"].values}
+        rates = {
+            str(s): interval_summary(post["standardised_rate"].sel(subgroup=s).values, q)
+            for s in post["standardised_rate"].coords["subgroup"].values
+        }
         lors = {}
         for c in post["log_odds_ratio"].coords["contrast"].values:
             d = post["log_odds_ratio"].sel(contrast=c).values.ravel()
-            lors[str(c)] = {**entry(d), "P(diff>0)": float((d > 0).mean())}
+            lors[str(c)] = {**interval_summary(d, q), "P(diff>0)": float((d > 0).mean())}
         return {"subgroups": {"multifactor": rates}, "adjusted_log_odds_ratios": lors}
 
     def reference_table(self) -> pd.DataFrame:
@@ -575,17 +612,13 @@ class MultifactorModel(BayesModel):
         report sets each raw rate beside the standardised posterior rates.
         """
         fig2 = load_subgroups().set_index(["factor", "level"])
-        rows = []
-        for label, (x, n) in self.raw_margins().items():
-            factor, level = label.split("=", 1)
-            lo, hi = clopper_pearson(x, n) if n else (np.nan, np.nan)
-            pub = fig2.loc[(factor, level)] if (factor, level) in fig2.index else None
-            rows.append({
-                "population": label, "x": x, "n": n, "observed": x / n if n else np.nan,
-                "cp_low": lo, "cp_high": hi,
-                "published_pct": np.nan if pub is None else pub["published_pct"],
-                "published_ci_low": np.nan if pub is None else pub["published_ci_low"],
-                "published_ci_high": np.nan if pub is None else pub["published_ci_high"],
-            })
-        return pd.DataFrame(rows)
+        raw = self.raw_margins()
+        table = exact_ci_table([x for x, _ in raw.values()], [n for _, n in raw.values()],
+                               population=list(raw))
+        for col in ("published_pct", "published_ci_low", "published_ci_high"):
+            table[col] = [
+                fig2.at[key, col] if key in fig2.index else np.nan
+                for key in (tuple(label.split("=", 1)) for label in raw)
+            ]
+        return table
 

@@ -19,7 +19,7 @@ Metropolis ratio of the model's density (Bernoulli likelihood of each patient's 
 Dirichlet-multinomial prior of the covariate table, both recomputed exactly for the
 patients moved). Both proposals are symmetric: the reverse move picks the same patients
 with the same probability. That these moves connect every table meeting the trial's
-margins is checked by enumeration in ``tests/test_multifactor.py``.
+margins is checked by enumeration in ``tests/analyses/multifactor/test_model.py``.
 
 The continuous parameters are sampled by NUTS in the same ``pm.sample`` call (a
 ``CompoundStep``): NUTS given the current table, then this step given the parameters.

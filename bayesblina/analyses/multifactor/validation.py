@@ -14,7 +14,7 @@ fitting :class:`~bayesblina.analyses.multifactor.model.MultifactorModel` to them
   (``sd_ratio``; near 1: the margins say little about that effect).
 
 ``scripts/validate_multifactor.py`` runs both at full size and writes the tables the docs
-quote; ``tests/test_multifactor.py`` runs a reduced version.
+quote; ``tests/analyses/multifactor/test_model.py`` runs a reduced version.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ from scipy import stats
 
 from bayesblina.analyses.multifactor.model import MultifactorModel
 from bayesblina.analyses.multifactor.terms import contrast_name
-from bayesblina.analyses.subgroups.model import scipy_prior
+from bayesblina.analyses.subgroups.quadrature import scipy_prior
 from bayesblina.core.spec import SamplerSettings
 from bayesblina.reconstruct.margins import LEVELS, PHASES, margins_of
 

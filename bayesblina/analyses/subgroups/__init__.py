@@ -1,4 +1,7 @@
 """CR by subgroup, one factor at a time.
 
-Partial/no/complete pooling, EXNEX, the quadrature check and the forest plot.
+The data of one factor (``data``), the options, prior sets and their rules (``spec``), the
+partial/no/complete pooling model (``model``) and EXNEX (``exnex``), the exact quadrature
+engine (``quadrature``), the LOO comparison (``compare``), the report components and the
+forest plot.
 """

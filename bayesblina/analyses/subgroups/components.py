@@ -15,14 +15,15 @@ from matplotlib.figure import Figure
 
 from bayesblina.analyses.subgroups.compare import (
     LABELS,
-    alternative_priors,
     compare_subgroup_models,
     level_summaries,
     prior_text,
 )
+from bayesblina.analyses.subgroups.data import contrast_label
 from bayesblina.analyses.subgroups.exnex import ExnexModel
-from bayesblina.analyses.subgroups.model import SubgroupModel, contrast_label
+from bayesblina.analyses.subgroups.model import SubgroupModel
 from bayesblina.analyses.subgroups.plots import plot_subgroup_forest
+from bayesblina.analyses.subgroups.spec import comparison_priors
 from bayesblina.core.components import Components, Extras
 from bayesblina.core.fit import AnalysisResult, Fit
 
@@ -64,18 +65,26 @@ def summaries(fit: Fit, cache: MutableMapping[str, Any]) -> Extras:
     * ``subgroup_contrasts[model][contrast]``: the same for each contrast, with
       ``P(diff>0)`` (models with contrasts only);
     * ``subgroup_models[model]``: ``role`` (``"fit"``/``"comparison"``), ``gate``, ``prior``.
+
+    The comparison models' priors are
+    :func:`~bayesblina.analyses.subgroups.spec.comparison_priors` (``options.compare_priors``
+    and the fit's μ, τ); their draws per chain at most ``options.compare_draws``.
     """
     model = _model(fit)
     ci_prob = float(fit.spec.summary.ci_prob)
     out = fit_summaries(fit)
     if not model.options.compare:
         return Extras(json=out)
-    alternatives = alternative_priors(fit.prior)
+    alternatives = comparison_priors(fit.prior, model.options)
+    sampler = fit.spec.sampler
+    settings = sampler.model_copy(
+        update={"draws": min(sampler.draws, model.options.compare_draws)})
     table = compare_subgroup_models(
-        model.data, fit.spec.sampler, models=model.options.compare,
-        priors=alternatives, gate=fit.spec.gate,
-        this=(f"{model._short()} (this fit)", model, fit.idata), cache=cache,
-        exnex_weight=getattr(model.options, "weight", 0.5), contrasts=model._contrasts,
+        model.data, settings, alternatives, models=model.options.compare,
+        gate=fit.spec.gate,
+        this=(f"{model.short_name} (this fit)", model, fit.idata), cache=cache,
+        exnex_weight=getattr(model.options, "weight", 0.5),
+        contrasts=model.requested_contrasts,
     )
     aux = {}
     for key in model.options.compare:
@@ -85,7 +94,7 @@ def summaries(fit: Fit, cache: MutableMapping[str, Any]) -> Extras:
         passed = entry["gate"] == "PASSED"
         lv, ct = level_summaries(entry["idata"], ci_prob) if passed else (None, None)
         out["subgroups"][key] = lv
-        if key != "complete" and model._contrasts:  # complete pooling has no contrasts
+        if key != "complete" and model.requested_contrasts:  # complete pooling has no contrasts
             out["subgroup_contrasts"][key] = ct
         out["subgroup_models"][key] = {"role": "comparison", "gate": entry["gate"],
                                        "prior": prior_text(alternatives[key])}
@@ -127,13 +136,13 @@ def figure(result: AnalysisResult) -> Figure | None:
     """Shrinkage forest plot: raw rate and exact CI, every posterior, the comparison fits."""
     model = result.model
     assert isinstance(model, SubgroupModel)
-    fits = {f"{name} ({model._short()})": f.idata
+    fits = {f"{name} ({model.short_name})": f.idata
             for name, f in result.fits.items() if f.gate.passed}
     if not fits:
         return None
     fits.update(comparison_fits(result))
-    levels = {contrast_label(a, b): (a, b) for a, b in model._contrasts}
-    return plot_subgroup_forest(fits, reference(result), title=model._title(),
+    levels = {contrast_label(a, b): (a, b) for a, b in model.requested_contrasts}
+    return plot_subgroup_forest(fits, reference(result), title=model.title(),
                                 contrast_levels=levels)
 
 

@@ -43,59 +43,33 @@ is the Deterministic ``p_ex``; its posterior mean is the reported P(exchangeable
 it at every draw, which gives the posterior of the level's CR rate
 :math:`p_j = \operatorname{expit}\theta^{\delta_j}_j` (``p``) and of the contrasts.
 :math:`w = 1` is partial pooling, :math:`w = 0` no pooling with a logit-normal prior.
-The independent check is :func:`bayesblina.analyses.subgroups.model.hierarchical_posterior` with
-the mixture prior :math:`\theta_j \sim w N(\mu, \tau^2) + (1 - w) N(m_\mathrm{nex},
+The independent check is
+:func:`bayesblina.analyses.subgroups.quadrature.hierarchical_posterior` with the mixture
+prior :math:`\theta_j \sim w N(\mu, \tau^2) + (1 - w) N(m_\mathrm{nex},
 s_\mathrm{nex}^2)`, which is the same model with the latent pair integrated out.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 import pymc as pm
 import pytensor.tensor as pt
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel
 from scipy import special
 
-from bayesblina.analyses.subgroups.model import (
-    MU_FAMILIES,
-    TAU_FAMILIES,
-    Level,
-    SubgroupData,
-    SubgroupModel,
-    contrast_label,
-)
+from bayesblina.analyses.subgroups.data import SubgroupData, contrast_label
+from bayesblina.analyses.subgroups.model import SubgroupModel
+from bayesblina.analyses.subgroups.spec import ExnexOptions, ExnexPriors
 from bayesblina.core.model import PriorSetBase
-from bayesblina.core.priors import Prior
 from bayesblina.core.sampling import sample
 from bayesblina.core.spec import SamplerSettings
 
 if TYPE_CHECKING:
     import arviz as az
 
-    from bayesblina.core.spec import SamplerSettings
-
-
-class ExnexOptions(BaseModel):
-    """``[options]``: the prior probability of exchangeability, contrasts, LOO comparison."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    #: prior probability that a level is exchangeable (EX), the same for every level
-    weight: float = 0.5
-    contrasts: list[tuple[Level, Level]] | None = None
-    compare: list[Literal["partial", "none", "complete", "exnex"]] = Field(default_factory=list)
-
-    @field_validator("weight")
-    @classmethod
-    def _probability(cls, value: float) -> float:
-        if not 0.0 <= value <= 1.0:
-            raise ValueError(
-                "the EXNEX weight w (prior probability that a subgroup is exchangeable) "
-                f"must be in [0, 1] (got {value!r})"
-            )
-        return value
+__all__ = ["ExnexModel", "ExnexOptions", "ExnexPriors"]
 
 
 def _binomial_logit_loglik(x: Any, n: Any, theta: Any) -> Any:
@@ -120,23 +94,6 @@ def _mixture_random(
     return rng.binomial(n, special.expit(np.where(ex, theta_ex, theta_nex)), size=size)
 
 
-class ExnexPriors(PriorSetBase):
-    """One prior set: ``mu`` and ``tau`` of the EX component, ``nex`` the NEX normal.
-
-    ``nex`` is the fixed N(m, s²) prior of a non-exchangeable level's logit; a common choice
-    is a unit-information prior, s² = 1 / (p (1 - p)) at a guess p (ESS of one patient).
-    """
-
-    mu: Prior
-    tau: Prior
-    nex: Prior
-    allowed_families: ClassVar[dict[str, tuple[str, ...]]] = {
-        "mu": MU_FAMILIES,
-        "tau": TAU_FAMILIES,
-        "nex": ("normal",),
-    }
-
-
 class ExnexModel(SubgroupModel):
     """EXNEX mixture over the levels of one Fig 2 factor (marginalised indicator)."""
 
@@ -144,18 +101,6 @@ class ExnexModel(SubgroupModel):
     DataSpec: ClassVar[type[BaseModel]] = SubgroupData
     PriorSetSpec: ClassVar[type[PriorSetBase]] = ExnexPriors
     OptionsSpec: ClassVar[type[BaseModel]] = ExnexOptions
-
-    @property
-    def pooling(self) -> str:
-        """Always ``"exnex"``."""
-        return "exnex"
-
-    def needed_priors(self) -> tuple[str, ...]:
-        """``mu``, ``tau`` and ``nex``."""
-        return ("mu", "tau", "nex")
-
-    def _what(self) -> str:
-        return "EXNEX model"
 
     def coords(self) -> dict[str, list[Any]]:
         """One coordinate per level (contrasts are added to the posterior after sampling)."""
@@ -227,6 +172,7 @@ class ExnexModel(SubgroupModel):
         """Free parameters, the conditional P(EX), CR rates and contrasts."""
         return ["mu", "tau", "z", "u", "p_ex", "p"] + (["difference"] if self.contrasts() else [])
 
-    def _quadrature_kwargs(self) -> dict[str, Any]:
+    def quadrature_options(self) -> dict[str, Any]:
+        """The EXNEX weight and the NEX normal (mean, SD) for the quadrature."""
         nex = self.prior.nex  # type: ignore[attr-defined]
         return {"weight": float(self.options.weight), "nex": (float(nex.mu), float(nex.sigma))}

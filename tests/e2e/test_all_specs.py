@@ -14,6 +14,7 @@ from bayesblina.cli import main
 
 
 @pytest.mark.slow
+@pytest.mark.e2e
 def test_every_default_analysis_passes_the_gate(tmp_path, capsys):
     code = main(["run", "--out", str(tmp_path)])
     out, err = capsys.readouterr()

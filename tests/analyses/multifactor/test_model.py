@@ -125,7 +125,7 @@ def test_bad_margins_are_one_clear_error() -> None:
 
 
 def test_spec_errors_name_the_key(tmp_path) -> None:
-    text = (pytest.importorskip("pathlib").Path(__file__).resolve().parents[1]
+    text = (pytest.importorskip("pathlib").Path(__file__).resolve().parents[3]
             / "models" / "subgroups_multifactor.toml").read_text(encoding="utf-8")
 
     raw = tomllib.loads(text)
@@ -141,6 +141,14 @@ def test_spec_errors_name_the_key(tmp_path) -> None:
         parse_spec(raw, where="x.toml")
     with pytest.raises(SpecError, match=r"options.contrasts.*'<1'"):
         MultifactorModel(published_margins().rows, PRIOR, {"contrasts": [["age", "<1", "<2"]]})
+    # the spec check builds no model, and still finds a contrast the model cannot report
+    raw = tomllib.loads(text)
+    raw["options"]["contrasts"] = [["region", "Europe", "United States"]]
+    with pytest.raises(SpecError, match=r"x.toml: .*'options.contrasts': factor 'region' is "
+                                        r"not in the model; allowed: \['marrow_blasts', 'age'"):
+        parse_spec(raw, where="x.toml")
+    raw["options"]["contrasts"] = [["age", "<2", "7-17"]]
+    assert parse_spec(raw, where="x.toml").options.contrasts == [("age", "<2", "7-17")]
 
 
 # --------------------------------------------------------------------------------------
@@ -264,6 +272,7 @@ def test_moves_connect_every_table_of_the_trial(factor: str, size: int) -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.mcmc
 @pytest.mark.parametrize("alpha", [1.0, 0.3])
 def test_table_step_samples_the_exact_conditional(alpha: float) -> None:
     rng = np.random.default_rng(11)
@@ -344,6 +353,7 @@ def trial_fit():
 
 
 @pytest.mark.slow
+@pytest.mark.mcmc
 def test_fit_is_reproducible_and_keeps_every_margin(trial_fit) -> None:
     model, s, idata = trial_fit
     again = model.fit(s)
@@ -358,6 +368,7 @@ def test_fit_is_reproducible_and_keeps_every_margin(trial_fit) -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.mcmc
 def test_summaries_and_adjustment_table(trial_fit) -> None:
 
     model, _, idata = trial_fit
@@ -388,6 +399,7 @@ def test_summaries_and_adjustment_table(trial_fit) -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.mcmc
 def test_reduced_sbc_is_calibrated() -> None:
 
     kw = {"data": published_margins().rows, "prior": PRIOR, "options": {"proposals": 1}}

@@ -10,8 +10,8 @@ import pandas as pd
 import pytest
 
 from bayesblina import data
-from bayesblina.core.frequentist import round_half_up
 from bayesblina import data as loaders
+from bayesblina.core.frequentist import round_half_up
 from bayesblina.errors import DataError
 
 # --------------------------------------------------------------------------------------

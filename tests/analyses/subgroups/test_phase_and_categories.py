@@ -3,8 +3,8 @@ categories with the CRs split by complete MRD response (Dirichlet-multinomial), 
 errors for bad input.
 
 Each model is checked against an independent computation: the phase model against the
-quadrature of :func:`~bayesblina.analyses.subgroups.model.hierarchical_posterior` and an importance
-sampler from the prior written here; the response categories against the conjugate
+quadrature of :func:`~bayesblina.analyses.subgroups.quadrature.hierarchical_posterior` and an
+importance sampler from the prior written here; the response categories against the conjugate
 Dirichlet posterior, itself checked by direct Monte Carlo from numpy's Dirichlet. The
 numbers of ``docs/analyses/response_categories.md`` are recomputed from the spec and the
 data files (with scipy and the csv module only), so that the page cannot drift.
@@ -34,13 +34,13 @@ from bayesblina.analyses.response_categories.model import (
     BetaMixture,
     ResponseCategoriesData,
 )
-from bayesblina.analyses.subgroups.exnex import ExnexModel
-from bayesblina.analyses.subgroups.model import (
+from bayesblina.analyses.subgroups.data import (
     DEFAULT_CONTRASTS,
     PHASE_LEVELS,
     SubgroupData,
     load_phase_levels,
 )
+from bayesblina.analyses.subgroups.exnex import ExnexModel
 from bayesblina.core.spec import GateThresholds, SamplerSettings, SummarySettings
 from bayesblina.core.summaries import mcse
 from bayesblina.data import data_file, load_subgroups
@@ -50,7 +50,7 @@ from bayesblina.pipeline import run_analysis
 matplotlib.use("Agg")
 logging.getLogger("pymc").setLevel(logging.ERROR)
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[3]
 DATA = ROOT / "bayesblina" / "data"
 PHASE_SPEC = SPECS / "subgroups_phase.toml"
 CAT_SPEC = SPECS / "response_categories.toml"
@@ -143,7 +143,8 @@ def test_phase_spec_is_partial_pooling_with_two_tau_priors():
 
 
 def _importance_sampler(x, n, mu_sd, tau_sd, draws=400_000, seed=5):
-    """Posterior means of p_j, tau and p_1 - p_2 by importance sampling from the prior."""
+    """Posterior means of p_j, tau, p_1 - p_2 and the population-level rate E[expit(mu +
+    tau z)] by importance sampling from the prior (the last with a fresh z per draw)."""
     rng = np.random.default_rng(seed)
     mu = rng.normal(-0.8473, mu_sd, draws)
     tau = np.abs(rng.normal(0.0, tau_sd, draws))
@@ -153,13 +154,14 @@ def _importance_sampler(x, n, mu_sd, tau_sd, draws=400_000, seed=5):
     w /= w.sum()
     p = special.expit(theta)
     ess = 1.0 / np.sum(w**2)
+    p_new = special.expit(mu + tau * rng.normal(size=draws))  # unbiased for E[expit(.)]
 
     def moments(values):
         m = float(np.sum(w * values))
         return m, float(np.sqrt(np.sum(w * (values - m) ** 2) / ess))  # mean and its MC se
 
     return {"p": [moments(p[:, j]) for j in range(len(x))], "tau": moments(tau),
-            "difference": moments(p[:, 0] - p[:, 1])}
+            "difference": moments(p[:, 0] - p[:, 1]), "p_population": moments(p_new)}
 
 
 @pytest.mark.parametrize("prior_set", ["tau_hn1", "tau_hn05"])
@@ -175,6 +177,8 @@ def test_phase_quadrature_matches_an_importance_sampler(prior_set):
     assert abs(exact.loc[("difference", "p(pk_expansion) - p(phase_2)"), "mean"] - m) <= 4 * se
     m, se = ref["tau"]
     assert abs(exact.loc[("tau", ""), "mean"] - m) <= 4 * se + 1e-4
+    m, se = ref["p_population"]
+    assert abs(exact.loc[("p_population", ""), "mean"] - m) <= 4 * se + 1e-4
 
 
 def test_with_two_phases_the_tau_prior_drives_the_shrinkage():
@@ -424,10 +428,11 @@ def test_dirichlet_concentration_must_be_positive(write_spec):
 
 
 def test_dirichlet_length_must_match_the_categories(write_spec):
-    spec = load_spec(write_spec(category_spec(a="[1, 1, 1, 1, 1, 1]")))
-    with pytest.raises(SpecError) as err:
-        ResponseCategoriesModel.from_spec(spec)
+    path = write_spec(category_spec(a="[1, 1, 1, 1, 1, 1]"))
+    with pytest.raises(SpecError) as err:  # the spec loader checks every prior set
+        load_spec(path)
     msg = str(err.value)
+    assert str(path) in msg and "key 'priors.flat'" in msg
     assert "theta.a" in msg and "6 concentration(s)" in msg and "7 categories" in msg
     assert str(CATS_70) in msg
     # the same six fit the categories without the split
@@ -650,6 +655,7 @@ def _assert_matches_exact(model, idata, exact_table, summary, what):
 
 
 @pytest.mark.slow
+@pytest.mark.mcmc
 def test_response_categories_spec_matches_the_conjugate_posterior():
     spec = load_spec(CAT_SPEC)
     result = run_analysis(spec)
@@ -665,6 +671,7 @@ def test_response_categories_spec_matches_the_conjugate_posterior():
 
 
 @pytest.mark.slow
+@pytest.mark.mcmc
 def test_exclude_fit_matches_the_mixture():
     spec = load_spec(CAT_SPEC)
     model = ResponseCategoriesModel(categories(), spec.priors["jeffreys"],
@@ -678,6 +685,7 @@ def test_exclude_fit_matches_the_mixture():
 
 
 @pytest.mark.slow
+@pytest.mark.mcmc
 def test_phase_spec_passes_the_gate_and_matches_the_quadrature():
     spec = load_spec(PHASE_SPEC)
     result = run_analysis(spec)
@@ -686,8 +694,14 @@ def test_phase_spec_passes_the_gate_and_matches_the_quadrature():
         assert int(fit.idata.sample_stats["diverging"].sum()) == 0
         post = fit.idata.posterior
         exact = result.extras[name].exact.set_index(["quantity", "population"])
-        assert set(result.extras[name].exact["quantity"]) == {"p", "difference", "mu", "tau"}
+        assert set(result.extras[name].exact["quantity"]) == {"p", "difference", "mu", "tau",
+                                                              "p_population"}
+        summary = fit.summary.set_index(["quantity", "population"])
         for (quantity, pop), row in exact.iterrows():
+            if quantity == "p_population":  # a summary row, computed from mu and tau
+                s = summary.loc[(quantity, pop)]
+                assert abs(s["mean"] - row["mean"]) <= 3 * s["mcse_mean"], (name, quantity)
+                continue
             da = post[quantity]
             if quantity == "p":
                 da = da.sel(subgroup=pop)

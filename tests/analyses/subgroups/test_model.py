@@ -19,24 +19,26 @@ from bayesblina.analyses.registry import DEFAULT_SPEC_DIR as SPECS
 from bayesblina.analyses.registry import load_spec
 from bayesblina.analyses.subgroups import components
 from bayesblina.analyses.subgroups.compare import (
-    alternative_priors,
     compare_subgroup_models,
     prior_text,
 )
-from bayesblina.analyses.subgroups.exnex import ExnexModel
-from bayesblina.analyses.subgroups.model import (
+from bayesblina.analyses.subgroups.data import (
     DEFAULT_CONTRASTS,
     FACTORS,
-    LOGIT_03,
     SubgroupData,
-    SubgroupModel,
+    contrast_label,
+)
+from bayesblina.analyses.subgroups.exnex import ExnexModel
+from bayesblina.analyses.subgroups.model import SubgroupModel
+from bayesblina.analyses.subgroups.plots import plot_subgroup_forest
+from bayesblina.analyses.subgroups.quadrature import (
     _aghq,
     _grid_moments,
     _log_binom,
-    contrast_label,
     hierarchical_posterior,
+    population_rate,
 )
-from bayesblina.analyses.subgroups.plots import plot_subgroup_forest
+from bayesblina.analyses.subgroups.spec import LOGIT_03, comparison_priors
 from bayesblina.core.components import Extras
 from bayesblina.core.fit import AnalysisResult, Fit
 from bayesblina.core.gate import Check, GateResult
@@ -60,6 +62,9 @@ MODELS.setdefault(ExnexModel.name, ExnexModel)
 MU = {"family": "normal", "mu": LOGIT_03, "sigma": 1.5}
 HN1 = {"family": "half_normal", "sigma": 1.0}
 NEX = {"family": "normal", "mu": LOGIT_03, "sigma": 2.18}
+BETA11 = {"family": "beta", "alpha": 1.0, "beta": 1.0}
+#: the comparison priors of the packaged specs ([options.compare_priors.*])
+FLAT_PRIORS = {"none": {"p": BETA11}, "complete": {"p": BETA11}}
 PARTIAL_SPECS = [f"subgroups_{f}" for f in FACTORS]
 ALL_SPECS = [*PARTIAL_SPECS, "subgroups_age_exnex"]
 
@@ -339,6 +344,13 @@ def test_explicit_contrasts_are_checked():
     assert SubgroupModel(age_data(), {"mu": MU, "tau": HN1}, {"contrasts": []}).contrasts() == []
 
 
+def test_a_contrast_of_an_unknown_level_is_refused_at_load(write_spec):
+    path = write_spec(spec_text('[data]\nfactor = "age"\n',
+                                '[options]\ncontrasts = [["<1", "<2"]]\n'))
+    with pytest.raises(SpecError, match=r"'options.contrasts': unknown subgroup level '<1'"):
+        load_spec(path)
+
+
 # -- the independent checks --------------------------------------------------------------
 
 
@@ -374,6 +386,7 @@ def test_inner_integrals_match_scipy_quad(x, n):
 
 
 @pytest.mark.slow
+@pytest.mark.mcmc
 @pytest.mark.parametrize(
     "tau_prior",
     [HalfNormalPrior(family="half_normal", sigma=1.0),
@@ -425,9 +438,13 @@ def test_conjugate_exact_tables():
     draws = dist.rvs(400_000, random_state=rng) - other.rvs(400_000, random_state=rng)
     assert diff["P(diff>0)"] == pytest.approx((draws > 0).mean(), abs=3e-3)
     assert diff["sd"] == pytest.approx(draws.std(), abs=1e-3)
+    assert "p_population" not in set(none["quantity"])  # no pooling: no population
     complete = SubgroupModel(age_data(), flat, {"pooling": "complete"}).exact_table(settings)
-    assert set(complete["quantity"]) == {"p"}
+    # every level's rate and the population's are the one pooled rate
+    assert list(complete["quantity"]) == ["p"] * 3 + ["p_population"]
     np.testing.assert_allclose(complete["mean"], 28 / 72)  # Beta(1 + 27, 1 + 43)
+    pooled = complete.set_index("quantity").loc["p_population"]
+    assert pooled["eti_low"] == pytest.approx(stats.beta(28, 44).ppf(0.025))
 
 
 def test_reference_table_has_exact_cis_and_published_values():
@@ -480,11 +497,19 @@ def spec_result(name: str):
 
 
 def _assert_within_3_mcse(fit, exact, what):
-    """Every posterior mean (p, differences, mu, tau) against the exact table, by `mcse`."""
+    """Every posterior mean (p, differences, mu, tau, p_population) against the exact table."""
     post = fit.idata.posterior
     exact = exact.set_index(["quantity", "population"])
     assert len(exact) > 0
     for (quantity, pop), row in exact.iterrows():
+        if quantity == "p_population":  # E[expit(mu + tau z)] per draw, by quadrature
+            draws = population_rate(post["mu"].values, post["tau"].values)
+            summary = fit.summary.set_index(["quantity", "population"])
+            assert summary.loc[("p_population", ""), "mean"] == pytest.approx(draws.mean())
+            se = mcse(draws)
+            assert abs(draws.mean() - row["mean"]) <= 3 * se, (what, quantity, draws.mean(),
+                                                               row["mean"], se)
+            continue
         var = {"p": "p", "difference": "difference", "mu": "mu", "tau": "tau"}[quantity]
         da = post[var]
         if quantity == "p":
@@ -498,6 +523,7 @@ def _assert_within_3_mcse(fit, exact, what):
 
 
 @pytest.mark.slow
+@pytest.mark.mcmc
 @pytest.mark.parametrize("name", ["subgroups_age", "subgroups_marrow_blasts"])
 def test_partial_pooling_matches_the_quadrature_within_3_mcse(name):
     result = spec_result(name)
@@ -505,7 +531,7 @@ def test_partial_pooling_matches_the_quadrature_within_3_mcse(name):
     for prior_set, fit in result.fits.items():
         exact = result.extras[prior_set].exact
         assert int(fit.idata.sample_stats["diverging"].sum()) == 0
-        assert set(exact["quantity"]) == {"p", "difference", "mu", "tau"}
+        assert set(exact["quantity"]) == {"p", "difference", "mu", "tau", "p_population"}
         _assert_within_3_mcse(fit, exact, (name, prior_set))
         # and the exact table is what an independent call of the engine gives
         model = SubgroupModel(result.model.data, result.spec.priors[prior_set])
@@ -516,6 +542,7 @@ def test_partial_pooling_matches_the_quadrature_within_3_mcse(name):
 
 
 @pytest.mark.slow
+@pytest.mark.mcmc
 @pytest.mark.parametrize("pooling", ["none", "complete"])
 def test_no_and_complete_pooling_match_their_conjugate_posteriors(pooling):
     prior = {"p": {"family": "beta", "alpha": 1.5, "beta": 3.0}}
@@ -542,6 +569,7 @@ def test_no_and_complete_pooling_match_their_conjugate_posteriors(pooling):
 
 
 @pytest.mark.slow
+@pytest.mark.mcmc
 def test_exnex_matches_the_quadrature_within_3_mcse():
     result = spec_result("subgroups_age_exnex")
     assert result.passed, result.diagnostics_table()
@@ -562,6 +590,7 @@ def test_exnex_matches_the_quadrature_within_3_mcse():
 
 
 @pytest.mark.slow
+@pytest.mark.mcmc
 @pytest.mark.parametrize("name", ALL_SPECS)
 def test_every_packaged_subgroup_spec_passes_the_gate(name):
     result = spec_result(name)
@@ -580,26 +609,30 @@ def test_every_packaged_subgroup_spec_passes_the_gate(name):
 
 
 @pytest.mark.slow
+@pytest.mark.mcmc
 def test_loo_comparison_function_on_a_factor():
     settings = SamplerSettings(draws=1000, tune=1000, chains=4, seed=3)
     cache: dict = {}
-    table = compare_subgroup_models("region", settings, models=("none", "complete"), cache=cache)
+    table = compare_subgroup_models("region", settings, FLAT_PRIORS, models=("none", "complete"),
+                                    cache=cache)
     assert set(table["model"]) == {"no pooling", "complete pooling"}
     assert (table["gate"] == "PASSED").all()
     assert (table["pareto_k_over_0.7"] >= 0).all() and table["rank"].tolist() == [0, 1]
     assert table["elpd_loo"].notna().all() and (table["pareto_k_max"] > 0).all()
     # a second call with the same data and settings reuses the fits
     fits = {k: v["idata"] for k, v in cache.items()}
-    again = compare_subgroup_models("region", settings, models=("none", "complete"), cache=cache)
+    again = compare_subgroup_models("region", settings, FLAT_PRIORS, models=("none", "complete"),
+                                    cache=cache)
     assert all(cache[k]["idata"] is fits[k] for k in fits)
     pd.testing.assert_frame_equal(table, again)
     # a failed fit is listed, not ranked
     tiny = SamplerSettings(draws=20, tune=20, chains=2, seed=3)
-    failed = compare_subgroup_models("region", tiny, models=("none", "complete"))
+    failed = compare_subgroup_models("region", tiny, FLAT_PRIORS, models=("none", "complete"))
     assert (failed["gate"] == "FAILED").any()
 
 
 @pytest.mark.slow
+@pytest.mark.mcmc
 def test_report_shows_the_forest_plot(tmp_path):
 
     result = spec_result("subgroups_age")
@@ -661,6 +694,7 @@ def test_summary_entry_stores_model_keys_per_prior_set_and_null_for_failed_fits(
 
 
 @pytest.mark.slow
+@pytest.mark.mcmc
 def test_summary_json_covers_the_fit_and_every_comparison_model(tmp_path):
     """EXNEX with partial, no and complete pooling compared: every model, level, prior set.
 
@@ -732,7 +766,7 @@ def test_forest_plot_shows_the_comparison_fits_of_every_prior_set():
     for j, (name, prior) in enumerate(spec.priors.items()):  # as run_analysis does
         fits[name] = _fit(spec, name, model, _fake_fit(levels, contrast, j))
         aux = {**shared, "partial": _fake_fit(levels, contrast, 20 + j)}
-        prior_texts = compare_priors(prior)
+        prior_texts = compare_priors(prior, spec.options)
         models = {k: {"role": "comparison", "gate": "PASSED", "prior": prior_texts[k]}
                   for k in aux}
         extras[name] = Extras(json={"subgroup_models": models}, fits=aux)
@@ -760,9 +794,9 @@ def test_forest_plot_shows_the_comparison_fits_of_every_prior_set():
     assert any(k.startswith("partial pooling (tau_hn1: ") for k in left)
 
 
-def compare_priors(prior):
+def compare_priors(prior, options):
     """The comparison models' priors as text, as the LOO component writes them."""
-    return {k: prior_text(v) for k, v in alternative_priors(prior).items()}
+    return {k: prior_text(v) for k, v in comparison_priors(prior, options).items()}
 
 
 def _fit(spec, name, model, idata, gate=None, summary=None):
@@ -774,16 +808,166 @@ def _fit(spec, name, model, idata, gate=None, summary=None):
 def test_phase_plot_has_its_own_title_and_room_for_its_labels():
     spec = load_spec(SPECS / "subgroups_phase.toml")
     model = SubgroupModel.from_spec(spec)
-    assert model._title().startswith("CR within two cycles by study part: phase I PK expansion")
-    assert "Fig 2" not in model._title()
+    assert model.title().startswith("CR within two cycles by study part: phase I PK expansion")
+    assert "Fig 2" not in model.title()
     levels = list(model.data["subgroup"])
     fits = {name: _fit(spec, name, model, _fake_fit(levels, ["p(pk_expansion) - p(phase_2)"], j))
             for j, name in enumerate(spec.priors)}
     fig = components.figure(AnalysisResult(spec=spec, model=model, fits=fits,
                                            reference=model.reference_table()))
-    assert fig._suptitle.get_text() == model._title()
+    assert fig._suptitle.get_text() == model.title()
     renderer = fig.canvas.get_renderer()
     ticks = fig.axes[0].get_yticklabels()
     assert ticks[0].get_text().startswith("phase I PK\nexpansion\n13/26")
     assert min(t.get_window_extent(renderer).x0 for t in ticks) >= 0  # not clipped
     matplotlib.pyplot.close(fig)
+
+
+# -- the population-level rate ------------------------------------------------------------
+
+
+def _population_quad(mu, tau):
+    """E[expit(theta)], theta ~ N(mu, tau^2), by scipy's adaptive quadrature."""
+    val, _ = integrate.quad(lambda t: special.expit(t) * stats.norm.pdf(t, mu, tau),
+                            mu - 40 * tau, mu + 40 * tau, points=[0.0], limit=500,
+                            epsabs=1e-13, epsrel=1e-12)
+    return val
+
+
+def test_population_rate_matches_scipy_quad_on_both_sides_of_the_switch():
+    mu = np.array([-5.0, -0.85, 0.3, 2.0])
+    for tau in (0.05, 0.5, 1.0, 1.99, 2.01, 3.0, 5.0, 10.0, 50.0):
+        got = population_rate(mu, np.full(mu.size, tau))
+        want = [_population_quad(m, tau) for m in mu]
+        np.testing.assert_allclose(got, want, rtol=0, atol=1e-8, err_msg=f"tau={tau}")
+    # the shape of the draws is kept, and the same draws give the same numbers
+    rng = np.random.default_rng(0)
+    mu2, tau2 = rng.normal(-0.8, 1, (2, 50)), np.abs(rng.normal(0, 3, (2, 50)))
+    first = population_rate(mu2, tau2)
+    assert first.shape == (2, 50)
+    np.testing.assert_array_equal(first, population_rate(mu2, tau2))
+    # small tau: the rate at the typical logit; tau -> large: P(theta > 0) = Phi(mu / tau)
+    assert population_rate(0.3, 1e-6) == pytest.approx(special.expit(0.3), abs=1e-9)
+
+
+def test_the_engine_population_rate_is_a_level_without_patients():
+    x, n = age_data()["x"], age_data()["n"]
+    post = hierarchical_posterior(x, n, NormalPrior(**MU), HalfNormalPrior(**HN1))
+    assert post.population.shape == post.weight.shape
+    # at every (mu, tau) node: E[expit(mu + tau z)], by the per-draw function too
+    np.testing.assert_allclose(post.population, population_rate(post.mu[:, None],
+                                                                post.tau[None, :]),
+                               rtol=0, atol=1e-9)
+    mean, sd = post.population_moments()
+    assert mean == pytest.approx(float(np.sum(post.weight * post.population)))
+    assert 0 < sd < 0.2
+    # the population rate lies between the smallest and largest level's posterior mean
+    assert post.p_mean().min() < mean < post.p_mean().max()
+
+
+def _fake_hierarchical(levels, seed=0):
+    rng = np.random.default_rng(seed)
+    mu, tau = rng.normal(-0.6, 0.3, (2, 200)), np.abs(rng.normal(0, 0.8, (2, 200)))
+    z = rng.normal(size=(2, 200, len(levels)))
+    p = special.expit(mu[..., None] + tau[..., None] * z)
+    return az.from_dict(posterior={"mu": mu, "tau": tau, "p": p},
+                        coords={"subgroup": levels}, dims={"p": ["subgroup"]})
+
+
+def test_summary_reports_the_population_rate_by_pooling():
+    settings = SummarySettings()
+    partial = SubgroupModel(age_data(), {"mu": MU, "tau": HN1}, {"contrasts": []})
+    idata = _fake_hierarchical(list(partial.data["subgroup"]))
+    table = partial.summarise(idata, settings).set_index(["quantity", "population"])
+    row = table.loc[("p_population", "")]
+    draws = population_rate(idata.posterior["mu"].values, idata.posterior["tau"].values)
+    assert row["mean"] == pytest.approx(draws.mean())
+    assert row["eti_high"] == pytest.approx(np.quantile(draws, 0.975))
+    assert row["P(p>0.275)"] == pytest.approx((draws > 0.275).mean())
+    # every other row is unchanged by the new one (it comes last)
+    assert list(table.index.get_level_values(0)) == ["p"] * 3 + ["mu", "tau", "p_population"]
+    # complete pooling: the one rate; no pooling: no population to report
+    rng = np.random.default_rng(1)
+    p_all = rng.beta(28, 44, (2, 200))
+    levels = list(partial.data["subgroup"])
+    pooled = az.from_dict(posterior={"p_all": p_all,
+                                     "p": np.repeat(p_all[..., None], 3, axis=-1)},
+                          coords={"subgroup": levels}, dims={"p": ["subgroup"]})
+    complete = SubgroupModel(age_data(), {"p": BETA11}, {"pooling": "complete"})
+    row = complete.summarise(pooled, settings).set_index("quantity").loc["p_population"]
+    assert row["mean"] == pytest.approx(p_all.mean())
+    none = SubgroupModel(age_data(), {"p": BETA11}, {"pooling": "none", "contrasts": []})
+    assert none.population_draws(pooled) is None
+    assert "p_population" not in set(none.summarise(pooled, settings)["quantity"])
+
+
+# -- comparison settings are the spec's ----------------------------------------------------
+
+COMPARE = '[options]\ncompare = ["none", "complete"]\ncompare_draws = 1000\n'
+FLAT = ('[options.compare_priors.none]\np = { family = "beta", alpha = 1.0, beta = 1.0 }\n'
+        '[options.compare_priors.complete]\np = { family = "beta", alpha = 1.0, beta = 1.0 }\n')
+
+
+@pytest.mark.parametrize(
+    ("options", "model", "match"),
+    [
+        # a comparison model without a prior
+        (COMPARE + FLAT.split("[options.compare_priors.complete]")[0], "subgroups",
+         r"'priors.p': key 'options.compare_priors.complete': the comparison model 'complete' "
+         r"\(options.compare\) has no prior for \['p'\]"),
+        # no draws for the comparison fits
+        ('[options]\ncompare = ["none", "complete"]\n' + FLAT, "subgroups",
+         r"'compare_draws' is required with 'compare'"),
+        # a prior for a model that is not compared
+        ('[options]\ncompare = ["none"]\ncompare_draws = 1000\n' + FLAT, "subgroups",
+         r"'compare_priors' names model\(s\) \['complete'\] that 'compare' does not list"),
+        # a family the comparison model does not accept
+        (COMPARE + FLAT.replace('p = { family = "beta", alpha = 1.0, beta = 1.0 }',
+                                'p = { family = "normal", mu = 0.0, sigma = 1.0 }', 1),
+         "subgroups", r"'options.compare_priors.none': p: .*prior family 'normal' is not "
+         r"allowed for parameter 'p'; allowed: \['beta'\]"),
+        # a parameter the comparison model does not use
+        (COMPARE + FLAT + 'mu = { family = "normal", mu = 0.0, sigma = 1.0 }\n', "subgroups",
+         r"'options.compare_priors.complete': the comparison subgroup model with pooling "
+         r"'complete' needs priors for exactly \['p'\] \(not used: \['mu'\]\)"),
+        # EXNEX: the partial-pooling comparison takes mu and tau from the prior set
+        ('[options]\ncompare = ["partial"]\ncompare_draws = 1000\n'
+         '[options.compare_priors.partial]\nmu = { family = "normal", mu = 0.0, sigma = 1.0 }\n',
+         "exnex", r"'options.compare_priors.partial': \['mu'\] come from the prior set"),
+        # a partial fit compared with EXNEX needs the NEX component
+        ('[options]\ncompare = ["exnex"]\ncompare_draws = 1000\n', "subgroups",
+         r"the comparison model 'exnex' \(options.compare\) has no prior for \['nex'\]"),
+    ],
+)
+def test_comparison_priors_and_draws_are_checked_at_load(write_spec, options, model, match):
+    path = write_spec(spec_text('[data]\nfactor = "age"\n', options, model))
+    with pytest.raises(SpecError, match=match) as err:
+        load_spec(path)
+    assert str(path) in str(err.value)
+
+
+def test_prior_rules_are_checked_without_a_model():
+    spec = load_spec(SPECS / "subgroups_age.toml")
+    data = SubgroupModel.validate_data(SubgroupModel.load_data(spec.data))
+    prior = spec.priors["tau_hn1"]
+    SubgroupModel.check_prior_set(prior, spec.options, data)  # the packaged spec is fine
+    no_flat = spec.options.model_copy(update={"compare_priors": {}})
+    with pytest.raises(SpecError, match=r"comparison model 'none' .* no prior for \['p'\]"):
+        SubgroupModel.check_prior_set(prior, no_flat, data)
+    # the function fits nothing when a model lacks its prior
+    with pytest.raises(SpecError, match=r"no prior set for the comparison model 'none'"):
+        compare_subgroup_models("age", SamplerSettings(), {}, models=("none",))
+
+
+def test_comparison_priors_of_the_packaged_specs():
+    """Flat Beta(1, 1) for no and complete pooling; the prior set's mu and tau for partial."""
+    for name in ("subgroups_age", "subgroups_marrow_blasts", "subgroups_phase",
+                 "subgroups_refractory", "subgroups_age_exnex"):
+        spec = load_spec(SPECS / f"{name}.toml")
+        assert spec.options.compare_draws == 1000
+        for prior in spec.priors.values():
+            alt = comparison_priors(prior, spec.options)
+            assert alt["none"] == alt["complete"] == FLAT_PRIORS["none"]
+            if "partial" in alt:
+                assert alt["partial"] == {"mu": prior.mu.model_dump(),
+                                          "tau": prior.tau.model_dump()}

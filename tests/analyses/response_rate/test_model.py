@@ -50,6 +50,7 @@ def _mcse_quantile(draws: np.ndarray, prob: float) -> float:
 
 
 @pytest.mark.slow
+@pytest.mark.mcmc
 def test_mcmc_matches_conjugate_posterior_within_3_mcse(overall_spec):
     """Every reported quantity, every prior set and population, against Beta(a+x, b+n-x)."""
     result = run_analysis(overall_spec)
@@ -84,6 +85,7 @@ def test_mcmc_matches_conjugate_posterior_within_3_mcse(overall_spec):
 
 
 @pytest.mark.slow
+@pytest.mark.mcmc
 def test_whole_analysis_is_reproducible(overall_spec):
     spec = overall_spec.with_sampler(draws=300, tune=300)
     first = run_analysis(spec).summary_table()

@@ -19,7 +19,7 @@ from bayesblina.analyses.multifactor.validation import sbc_checks
 from bayesblina.analyses.multifactor.validation_tables import load_results
 from bayesblina.reconstruct.margins import LEVELS, published_margins
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 PAGE = ROOT / "docs" / "analyses" / "subgroups_multifactor.md"
 SPEC = ROOT / "models" / "subgroups_multifactor.toml"
 
@@ -81,7 +81,8 @@ def test_page_claims_about_the_infants_follow_the_data(page: str) -> None:
 
 
 def test_page_quotes_the_tests_and_spec_settings(page: str) -> None:
-    tests = (ROOT / "tests" / "test_multifactor.py").read_text(encoding="utf-8")
+    tests = (ROOT / "tests" / "analyses" / "multifactor" / "test_model.py").read_text(
+        encoding="utf-8")
     assert '("refractory", 4044), ("age", 8992)' in tests
     assert "all 8992 (age) and 4044 (refractory)" in page
     assert "n = 11" in tests and "11-patient trial" in page

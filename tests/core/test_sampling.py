@@ -27,6 +27,7 @@ def test_constructor_does_not_build_or_fit():
     assert model._model is None and model.compiled == {}
 
 
+@pytest.mark.mcmc
 def test_result_has_named_dims_and_provenance(tiny_sampler):
     model = new_model()
     idata = model.fit(tiny_sampler, provenance={"spec": "{...}", "prior_set": "flat"})
@@ -42,6 +43,7 @@ def test_result_has_named_dims_and_provenance(tiny_sampler):
         assert attrs["spec"] == "{...}" and attrs["prior_set"] == "flat"
 
 
+@pytest.mark.mcmc
 def test_same_seed_same_numbers_other_seed_other_numbers(tiny_sampler):
     model = new_model()
     a = model.fit(tiny_sampler).posterior["p"].values
@@ -51,6 +53,7 @@ def test_same_seed_same_numbers_other_seed_other_numbers(tiny_sampler):
     assert not np.array_equal(a, c)
 
 
+@pytest.mark.mcmc
 def test_refit_reuses_the_compiled_sampler_and_has_no_stale_state(tiny_sampler):
     model = new_model()
     model.fit(tiny_sampler)
@@ -66,6 +69,7 @@ def test_refit_reuses_the_compiled_sampler_and_has_no_stale_state(tiny_sampler):
     np.testing.assert_array_equal(refit.constant_data["x"].values, [5, 40])
 
 
+@pytest.mark.mcmc
 def test_refit_with_another_number_of_populations(tiny_sampler):
     model = new_model()
     model.fit(tiny_sampler)
@@ -106,6 +110,7 @@ def test_bad_data_is_refused_before_any_fit(data, match):
 
 
 @pytest.mark.slow
+@pytest.mark.mcmc
 def test_nutpie_backend_refits_without_recompiling():
     pytest.importorskip("nutpie")
     settings = SamplerSettings(backend="nutpie", draws=1000, tune=500, chains=2, seed=3)

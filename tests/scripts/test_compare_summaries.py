@@ -4,7 +4,7 @@ import importlib.util
 import json
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 _spec = importlib.util.spec_from_file_location("compare_summaries",
                                                ROOT / "scripts" / "compare_summaries.py")
 cs = importlib.util.module_from_spec(_spec)

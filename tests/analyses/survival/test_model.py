@@ -135,6 +135,7 @@ def grid_posterior_medians(data: pd.DataFrame, prior_sd: float) -> dict[str, flo
 
 
 @pytest.mark.slow
+@pytest.mark.mcmc
 def test_weibull_on_leukemia_centres_on_lifelines_mle():
 
     data = leukemia()
@@ -176,6 +177,7 @@ def test_weibull_on_leukemia_centres_on_lifelines_mle():
 
 
 @pytest.mark.slow
+@pytest.mark.mcmc
 def test_exponential_posterior_matches_quadrature():
     """Exponential model, log(lambda) ~ N(m, s): posterior mean of lambda and S(12) by
     1-D quadrature against the PyMC fit, within 3 MCSE."""
@@ -204,6 +206,7 @@ def test_exponential_posterior_matches_quadrature():
 
 
 @pytest.mark.slow
+@pytest.mark.mcmc
 def test_reconstructed_os_pools_reconstructions_and_gates_each(tmp_path):
     """The OS spec end to end on 3 reconstructions: gated per reconstruction, pooled,
     reconstruction uncertainty and reconstruction check reported, LOO table built."""

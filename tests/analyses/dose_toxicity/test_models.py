@@ -142,6 +142,7 @@ def _within_3_mcse(summary, exact, what):
 
 
 @pytest.mark.slow
+@pytest.mark.mcmc
 def test_blrm_trial_fit_passes_gate_and_matches_exact_engine():
     spec = load_spec(MODELS / "dose_toxicity_blrm.toml")
     result = run_analysis(spec)
@@ -169,6 +170,7 @@ NEUENSCHWANDER_MEANS = [0.0116, 0.0295, 0.0613, 0.1272, 0.1918, 0.2527, 0.3089, 
 
 
 @pytest.mark.slow
+@pytest.mark.mcmc
 def test_blrm_reproduces_neuenschwander_2008():
     data = pd.DataFrame({
         "label": ["1", "2.5", "5", "10", "25"],
@@ -192,6 +194,7 @@ def test_blrm_reproduces_neuenschwander_2008():
 
 
 @pytest.mark.slow
+@pytest.mark.mcmc
 def test_crm_reproduces_cheung_2011():
     data = pd.DataFrame({
         "label": [f"patient {i}" for i in range(1, 6)],

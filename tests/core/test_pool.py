@@ -71,6 +71,7 @@ def pooled() -> tuple[NormalMean, az.InferenceData, pd.DataFrame]:
     return model, fit_pooled(model, datasets(), SETTINGS, dim="imputation"), original
 
 
+@pytest.mark.mcmc
 def test_chains_are_numbered_and_labelled_per_data_set(pooled):
     _, idata, _ = pooled
     for group in ("posterior", "sample_stats"):
@@ -83,6 +84,7 @@ def test_chains_are_numbered_and_labelled_per_data_set(pooled):
     assert means["a"] < 1.5 < 3.5 < means["b"]
 
 
+@pytest.mark.mcmc
 def test_data_set_k_is_sampled_with_seed_plus_k(pooled):
     """Each data set's chains are exactly a plain fit of that data set with seed + k."""
     _, idata, _ = pooled
@@ -92,6 +94,7 @@ def test_data_set_k_is_sampled_with_seed_plus_k(pooled):
         np.testing.assert_array_equal(pooled_chains.values, alone.posterior["mu"].values)
 
 
+@pytest.mark.mcmc
 def test_log_likelihood_is_the_first_data_sets(pooled):
     _, idata, _ = pooled
     first = datasets()["a"]["y"].to_numpy()
@@ -103,6 +106,7 @@ def test_log_likelihood_is_the_first_data_sets(pooled):
     np.testing.assert_allclose(ll.values, expected, rtol=1e-10)
 
 
+@pytest.mark.mcmc
 def test_model_data_restored_and_hashed(pooled):
     model, idata, original = pooled
     pd.testing.assert_frame_equal(model.data, original)

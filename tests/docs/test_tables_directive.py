@@ -17,7 +17,7 @@ from sphinx.cmd.build import build_main
 
 from bayesblina.reproduce import tables
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "docs" / "_ext"))
 
 import bayesblina_tables as ext  # noqa: E402
@@ -92,11 +92,12 @@ def _build(src: Path, out: Path) -> tuple[int, str]:
 
 
 @pytest.mark.slow
+@pytest.mark.docs
 def test_directive_builds_a_table_in_a_tiny_project(tmp_path: Path) -> None:
     body = (
-        "```{bayesblina-table} test_docs_tables:sample_frame\n"
+        "```{bayesblina-table} test_tables_directive:sample_frame\n"
         ":float-format: .2f\n:caption: Sample\n```\n\n"
-        "```{bayesblina-table} test_docs_tables:scaled_frame\n"
+        "```{bayesblina-table} test_tables_directive:scaled_frame\n"
         ':kwargs: {"factor": 7}\n:columns: k_times\n```\n'
     )
     code, warnings = _build(_project(tmp_path, body), tmp_path / "html")
@@ -108,8 +109,9 @@ def test_directive_builds_a_table_in_a_tiny_project(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.docs
 def test_directive_reports_a_bad_target(tmp_path: Path) -> None:
-    body = "```{bayesblina-table} test_docs_tables:no_such_function\n```\n"
+    body = "```{bayesblina-table} test_tables_directive:no_such_function\n```\n"
     code, warnings = _build(_project(tmp_path, body), tmp_path / "html")
     assert code != 0
     assert "no_such_function" in warnings

@@ -18,7 +18,7 @@ from bayesblina.analyses.registry import MODELS, load_spec
 from bayesblina.core.spec import AnalysisSpec, GateThresholds
 from bayesblina.pipeline import run_analysis
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 PAGE = ROOT / "docs" / "specs.md"
 EXAMPLE = re.compile(r"^```toml\n# example: (?P<model>\S+)\n(?P<body>.*?)^```$",
                      re.MULTILINE | re.DOTALL)
@@ -100,6 +100,7 @@ def test_example_loads(model: str, tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.mcmc
 @pytest.mark.parametrize("model", sorted(MODELS))
 def test_example_runs(model: str, tmp_path: Path) -> None:
     spec = load_spec(write_example(model, tmp_path))

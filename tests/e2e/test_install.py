@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 N_DEFAULT_SPECS = len(list((ROOT / "models").glob("*.toml")))
 
 
@@ -60,6 +60,7 @@ def installed(tmp_path_factory) -> tuple[Path, dict[str, str]]:
 
 
 @pytest.mark.slow
+@pytest.mark.e2e
 def test_the_installed_package_is_not_the_source_tree(installed, tmp_path):
     venv, env = installed
     where = _run([str(venv / "bin" / "python"), "-c",
@@ -69,6 +70,7 @@ def test_the_installed_package_is_not_the_source_tree(installed, tmp_path):
 
 
 @pytest.mark.slow
+@pytest.mark.e2e
 def test_check_finds_every_default_spec_after_install(installed, tmp_path):
     venv, env = installed
     out = _run([str(venv / "bin" / "bayesblina"), "check"], cwd=tmp_path, env=env)
@@ -77,6 +79,7 @@ def test_check_finds_every_default_spec_after_install(installed, tmp_path):
 
 
 @pytest.mark.slow
+@pytest.mark.e2e
 def test_run_from_another_folder_uses_the_packaged_spec(installed, tmp_path):
     venv, env = installed
     _run([str(venv / "bin" / "bayesblina"), "run", "--out", "out", "--draws", "1000",

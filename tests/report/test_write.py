@@ -1,0 +1,73 @@
+"""The report writer: a run's files from Fit values, without MCMC (draws from the exact posterior)."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+
+import arviz as az
+import numpy as np
+import pytest
+
+from bayesblina.analyses.registry import DEFAULT_SPEC_DIR, get_components, load_spec
+from bayesblina.analyses.response_rate.model import BetaBinomialModel
+from bayesblina.core.fit import AnalysisResult, Fit
+from bayesblina.core.gate import check_convergence
+from bayesblina.report.write import summary_entry, write_results
+
+
+@pytest.fixture(scope="module")
+def result() -> AnalysisResult:
+    """overall_cr with each prior set's draws taken from its exact Beta posterior."""
+    spec = load_spec(DEFAULT_SPEC_DIR / "overall_cr.toml")
+    model = BetaBinomialModel.from_spec(spec)
+    rng = np.random.default_rng(1)
+    fits, extras = {}, {}
+    for name, prior in spec.priors.items():
+        model.set_prior(prior)
+        dists = model.closed_form()
+        draws = np.stack([d.rvs(size=(4, 1000), random_state=rng) for d in dists.values()],
+                         axis=-1)
+        stats = {"diverging": np.zeros((4, 1000), dtype=bool),
+                 "energy": rng.normal(size=(4, 1000))}  # iid draws: E-BFMI near 2
+        idata = az.from_dict(posterior={"p": draws}, sample_stats=stats,
+                             coords={"population": list(dists)}, dims={"p": ["population"]})
+        gate = check_convergence(idata, spec.gate)
+        fit = Fit(spec, name, model.prior, model.data, idata, gate, 0.0,
+                  model.summarise(idata, spec.summary))
+        fits[name] = fit
+        extras[name] = get_components(spec.analysis.model).run(fit, {})
+    ref = get_components(spec.analysis.model).reference
+    out = AnalysisResult(spec=spec, model=model, fits=fits, extras=extras)
+    return AnalysisResult(spec=spec, model=model, fits=fits, extras=extras, reference=ref(out))
+
+
+def test_summary_entry_names_the_spec_and_hashes_all_the_data(result):
+    entry = summary_entry(result)
+    assert entry["spec"] == "models/overall_cr.toml"
+    assert entry["spec_sha256"] == result.spec.source_sha256 and len(entry["spec_sha256"]) == 64
+    assert entry["data_sha256"] == result.model.data_checksum() == result.data_sha256
+    # every prior set passed (draws from the exact posterior) and its numbers are there
+    assert set(entry["results"]) == set(result.spec.priors)
+    exact = result.extras["uniform"].exact.set_index("population")
+    assert entry["results"]["uniform"]["phase_2"]["mean"] == pytest.approx(
+        exact.loc["phase_2", "mean"], abs=0.01)
+
+
+@pytest.mark.parametrize(("umask", "mode"), [(0o022, 0o644), (0o077, 0o600)])
+def test_a_run_writes_every_file_with_the_umask_permissions(result, tmp_path, umask, mode):
+    old = os.umask(umask)
+    try:
+        report = write_results([result], tmp_path / "out", {"command": "test"})
+    finally:
+        os.umask(old)
+    files = [p for p in (tmp_path / "out").rglob("*") if p.is_file()]
+    names = {p.relative_to(tmp_path / "out").as_posix() for p in files}
+    assert {"summary.json", "report.html", "idata/overall_cr.nc", "figures/overall_cr.png",
+            "tables/overall_cr_posterior.csv", "tables/overall_cr_published.csv"} <= names
+    assert not [n for n in names if n.endswith(".tmp")]
+    assert {stat.S_IMODE(p.stat().st_mode) for p in files} == {mode}
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text())
+    assert summary["analyses"][0]["spec"] == "models/overall_cr.toml"
+    assert "Independent check: MCMC against an exact computation" in report.read_text()
