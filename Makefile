@@ -38,6 +38,7 @@ test-fast: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_refit.py --nutpie
 	$(BIN)/python benchmarks/bench_grid_batch.py
+	$(BIN)/python benchmarks/bench_reconstruct_design.py
 
 clean:
 	rm -rf $(VENV) results docs/_build .pytest_cache .ruff_cache

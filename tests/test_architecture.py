@@ -6,6 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import grimp
 import pytest
 
 from bayesblina.analyses.registry import COMPONENTS
@@ -125,3 +126,28 @@ def test_the_tests_mirror_the_package():
     missing = [f.as_posix() for f in folders if f.as_posix() != "analyses"
                and not list((ROOT / "tests" / f).glob("test_*.py"))]
     assert not missing, f"no tests/<folder>/test_*.py for: {missing}"
+
+
+def test_no_test_asserts_wall_clock_time():
+    """Speed lives in benchmarks/, never in a test (machines are shared and noisy)."""
+    offenders = [p.relative_to(ROOT).as_posix() for p in ROOT.joinpath("tests").rglob("*.py")
+                 if re.search(r"perf_counter|time\.time\(|time\.monotonic",
+                              p.read_text(encoding="utf-8"))
+                 and p.name != "test_architecture.py"]
+    assert not offenders, offenders
+
+
+def test_no_import_cycles():
+    """No module imports, directly or through others, a module that imports it back.
+
+    Imports for type annotations only (``if TYPE_CHECKING:``) are not run and do not count.
+    """
+    graph = grimp.build_graph("bayesblina", include_external_packages=False,
+                              exclude_type_checking_imports=True)
+    cycles = []
+    for module in sorted(graph.modules):
+        for imported in graph.find_modules_directly_imported_by(module):
+            chain = graph.find_shortest_chain(importer=imported, imported=module)
+            if chain:
+                cycles.append(" -> ".join((module, *chain)))
+    assert not cycles, cycles

@@ -100,7 +100,7 @@ def format_validation_error(
             )
         else:
             msg = e["msg"].replace("Input should be", "must be").replace("Value error, ", "")
-            got = "" if isinstance(e.get("input"), dict) else f" (got {e.get('input')!r})"
+            got = "" if _is_table(e.get("input")) else f" (got {e.get('input')!r})"
             lines.append(f"{where}: key '{key}': {msg}{got}")
     return "\n".join(lines)
 
@@ -116,3 +116,9 @@ def validate_section(
         raise SpecError(
             format_validation_error(err, where=where, root=cls, raw=raw_dict, prefix=prefix)
         ) from None
+
+
+def _is_table(value: Any) -> bool:
+    """A table or a list of tables (inline rows): too long to repeat in a message."""
+    return isinstance(value, dict) or (
+        isinstance(value, list) and any(isinstance(v, dict) for v in value))

@@ -1,9 +1,12 @@
-"""The typed-column engine every data table goes through.
+"""The typed-column engine every data table goes through, packaged or inline.
 
 A table is read as text and each column converted to an explicit dtype (``Int64`` counts,
 ``float64`` measurements, ``string`` labels, ``boolean`` flags) with its rule checked;
 any violation is one :class:`~bayesblina.errors.DataError` naming the file, the line and
-column, the value and what is allowed. The row checks shared by the loaders live here too.
+column, the value and what is allowed. Rows given inline in a spec (a TOML array of
+tables, :func:`frame_from_rows`) go through the same columns, rules and dtypes, their
+values' TOML types taken strictly; their errors name the row as the spec's key path does
+(``rows.3``). The row checks shared by the loaders live here too and serve both.
 """
 
 from __future__ import annotations
@@ -31,7 +34,22 @@ CONTRADICTION_ID = re.compile(r"^C\d{2,}$")
 INT_PATTERN = re.compile(r"^[+-]?\d+$")
 
 
-Kind = Literal["count", "int", "float", "nonneg", "positive", "pct", "label", "text", "bool"]
+SLUG_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_]{0,63}$")
+
+
+Kind = Literal[
+    "count", "int", "binary", "float", "nonneg", "positive", "pct", "label", "slug", "text",
+    "bool",
+]
+
+
+INT_KINDS = ("count", "int", "binary")
+
+
+FLOAT_KINDS = ("float", "nonneg", "positive", "pct")
+
+
+STR_KINDS = ("label", "slug", "text")
 
 
 @dataclass(frozen=True)
@@ -47,11 +65,14 @@ class Col:
 RULES: dict[str, str] = {
     "count": "a count must be a whole number >= 0",
     "int": "it must be a whole number",
+    "binary": "it must be 0 or 1",
     "float": "it must be a finite number",
     "nonneg": "it must be a finite number >= 0",
     "positive": "it must be a finite number > 0",
     "pct": "a percentage must be a number between 0 and 100",
     "label": "it must be a non-empty label",
+    "slug": "it must be a name of at most 64 lower-case letters, digits and '_', starting "
+            "with a letter or digit (e.g. 'phase_2')",
     "text": "it must be text",
     "bool": "it must be 'true' or 'false'",
 }
@@ -65,17 +86,47 @@ class Table:
         self.df = frame
         self.lines = lines
 
+    def at(self, row: int) -> str:
+        """Where a row is, as an error names it (``line 12``; ``row`` is 0-based)."""
+        return f"line {self.lines[row]}"
+
     def fail(self, row: int, column: str, value: object, allowed: str) -> DataError:
         """Build the error for one bad cell (``row`` is the 0-based row position)."""
         return DataError(
-            f"{self.path}: line {self.lines[row]}, column '{column}': value "
-            f"{show(value)} is invalid: {allowed}"
+            f"{self.path}: {self.at(row)}, column '{column}': value {show(value)} is invalid: "
+            f"{allowed}"
         )
 
     def fail_rows(self, rows: Iterable[int], message: str) -> DataError:
         """Build an error about several rows at once."""
         lines = ", ".join(str(self.lines[r]) for r in rows)
         return DataError(f"{self.path}: lines {lines}: {message}")
+
+
+class RowsTable(Table):
+    """Rows given inline (a TOML array of tables): rows are named by their key path.
+
+    ``what`` is the key of the array as the spec's messages show it (``rows``); row 3
+    is ``rows.3``, as in the key path ``data.rows.3``.
+    """
+
+    def __init__(self, what: str, frame: pd.DataFrame) -> None:
+        super().__init__(Path(what), frame, list(range(len(frame))))
+        self.what = what
+
+    def at(self, row: int) -> str:
+        """Where a row is: ``rows.3`` (0-based, as in the spec's key path)."""
+        return f"{self.what}.{row}"
+
+    def fail(self, row: int, column: str, value: object, allowed: str) -> DataError:
+        """Build the error for one bad value: ``rows.3, column 'x': value ...``."""
+        return DataError(
+            f"{self.at(row)}, column '{column}': value {show(value)} is invalid: {allowed}"
+        )
+
+    def fail_rows(self, rows: Iterable[int], message: str) -> DataError:
+        """Build an error about several rows at once: ``rows.0, rows.3: ...``."""
+        return DataError(f"{', '.join(self.at(r) for r in rows)}: {message}")
 
 
 def show(value: object) -> str:
@@ -87,25 +138,33 @@ def show(value: object) -> str:
     return str(value)
 
 
-def parse_value(raw: str, col: Col) -> Any:
-    """Convert one raw cell; raise ``ValueError`` with the rule it breaks."""
-    if raw == "":
-        if col.required:
-            raise ValueError("it must not be empty" + allowed_suffix(col))
-        return pd.NA if col.kind in ("count", "int", "label", "text", "bool") else math.nan
+def empty_value(col: Col) -> Any:
+    """The value of an empty cell of an optional column (``NA``, or NaN for floats)."""
+    return math.nan if col.kind in FLOAT_KINDS else pd.NA
+
+
+def rule_of(col: Col) -> str:
+    """What a column allows, in words (its kind's rule, or its allowed values)."""
+    if col.allowed is not None:
+        return "allowed values are " + ", ".join(repr(a) for a in col.allowed)
+    return RULES[col.kind]
+
+
+def check_value(value: Any, col: Col) -> Any:
+    """Check a value already of the column's Python type against its kind's rule.
+
+    Shared by the CSV reader (:func:`parse_value`) and inline rows
+    (:func:`parse_toml_value`); raises ``ValueError`` with the rule it breaks.
+    """
     kind = col.kind
-    if kind in ("count", "int"):
-        if not INT_PATTERN.match(raw):
-            raise ValueError(RULES[kind])
-        value = int(raw)
+    if kind in INT_KINDS:
         if kind == "count" and value < 0:
             raise ValueError("a count cannot be negative (it must be a whole number >= 0)")
-        return value
-    if kind in ("float", "nonneg", "positive", "pct"):
-        try:
-            value = float(raw)
-        except ValueError:
-            raise ValueError(RULES[kind]) from None
+        if kind == "binary" and value not in (0, 1):
+            raise ValueError(RULES[kind])
+        return int(value)
+    if kind in FLOAT_KINDS:
+        value = float(value)
         if not math.isfinite(value):
             raise ValueError(RULES[kind])
         if kind == "nonneg" and value < 0:
@@ -116,30 +175,98 @@ def parse_value(raw: str, col: Col) -> Any:
             raise ValueError(RULES[kind])
         return value
     if kind == "bool":
+        return bool(value)
+    if kind == "slug" and not SLUG_PATTERN.match(value):
+        raise ValueError(RULES[kind])
+    if col.allowed is not None and value not in col.allowed:
+        raise ValueError(rule_of(col))
+    return value
+
+
+def parse_value(raw: str, col: Col) -> Any:
+    """Convert one raw cell; raise ``ValueError`` with the rule it breaks."""
+    if raw == "":
+        if col.required:
+            raise ValueError("it must not be empty" + allowed_suffix(col))
+        return empty_value(col)
+    kind = col.kind
+    value: Any = raw
+    if kind in INT_KINDS:
+        if not INT_PATTERN.match(raw):
+            raise ValueError(RULES[kind])
+        value = int(raw)
+    elif kind in FLOAT_KINDS:
+        try:
+            value = float(raw)
+        except ValueError:
+            raise ValueError(RULES[kind]) from None
+    elif kind == "bool":
         low = raw.lower()
         if low not in ("true", "false"):
             raise ValueError(RULES[kind])
-        return low == "true"
-    if col.allowed is not None and raw not in col.allowed:
-        raise ValueError("allowed values are " + ", ".join(repr(a) for a in col.allowed))
-    return raw
+        value = low == "true"
+    return check_value(value, col)
+
+
+def toml_type(value: object) -> str:
+    """The TOML type of a parsed value, in words (``a boolean``, ``a string``)."""
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int):
+        return "an integer"
+    if isinstance(value, float):
+        return "a decimal number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, Mapping):
+        return "a table"
+    if isinstance(value, (list, tuple)):
+        return "an array"
+    return "a date or time" if hasattr(value, "isoformat") else f"a {type(value).__name__}"
+
+
+def parse_toml_value(value: object, col: Col) -> Any:
+    """Check one value parsed from TOML; raise ``ValueError`` with the rule it breaks.
+
+    TOML types are taken strictly: a whole-number kind (``count``, ``int``, ``binary``)
+    takes an integer, never a boolean, a string or a decimal number; a number kind
+    (``float``, ``nonneg``, ``positive``, ``pct``) an integer or a decimal number, never a
+    boolean or a string; ``bool`` a boolean; ``label``, ``slug`` and ``text`` a string.
+    ``None`` (and a blank string) is an empty cell, refused in a required column.
+    """
+    kind = col.kind
+    if value is None or (isinstance(value, str) and kind in STR_KINDS and not value.strip()):
+        if col.required:
+            raise ValueError("it must not be empty" + allowed_suffix(col))
+        return empty_value(col)
+    if kind in INT_KINDS:
+        typed = isinstance(value, int) and not isinstance(value, bool)
+    elif kind in FLOAT_KINDS:
+        typed = isinstance(value, (int, float)) and not isinstance(value, bool)
+    elif kind == "bool":
+        typed = isinstance(value, bool)
+    else:
+        typed = isinstance(value, str)
+    if not typed:
+        raise ValueError(f"{rule_of(col)} (not {toml_type(value)})")
+    return check_value(value, col)
 
 
 def allowed_suffix(col: Col) -> str:
     """What a column allows, as a suffix of an error message."""
-    if col.allowed is not None:
-        return " (allowed values are " + ", ".join(repr(a) for a in col.allowed) + ")"
-    return f" ({RULES[col.kind]})"
+    return f" ({rule_of(col)})"
 
 
 DTYPES: dict[str, Any] = {
     "count": "Int64",
     "int": "Int64",
+    "binary": "Int64",
     "float": "float64",
     "nonneg": "float64",
     "positive": "float64",
     "pct": "float64",
     "label": STRING,
+    "slug": STRING,
     "text": STRING,
     "bool": "boolean",
 }
@@ -212,6 +339,118 @@ def read_csv_table(path: Path, columns: Iterable[Col]) -> Table:
     return table
 
 
+def rows_table(rows: object, columns: Iterable[Col], *, what: str = "rows") -> RowsTable:
+    """Check rows parsed from TOML against typed columns; the typed frame as a table.
+
+    The inline counterpart of :func:`read_csv_table`: the same :class:`Col` kinds, rules
+    (:data:`RULES`) and dtypes, with the values' TOML types taken strictly
+    (:func:`parse_toml_value`). The row checks (:func:`check_unique`,
+    :func:`check_not_more`, ...) run on the table returned.
+
+    Parameters
+    ----------
+    rows : list of dict
+        The array of tables as parsed from TOML, e.g. ``[{"label": "a", "x": 3, "n": 10}]``.
+    columns : iterable of Col
+        The keys a row may have; a required column's key must be in every row, an optional
+        one's may be left out (an empty value: ``NA``, or NaN for a number).
+    what : str
+        The array's key as errors name it; row 3 is ``{what}.3`` (e.g. ``rows.3``).
+
+    Returns
+    -------
+    RowsTable
+        The typed frame (``df``, one column per ``Col`` in order, dtypes as
+        :func:`read_csv_table` gives them) and the names of its rows.
+
+    Raises
+    ------
+    DataError
+        For an empty or non-list ``rows``, a row that is not a table, an unknown or a
+        missing key, or a value its column does not allow, naming the row (``rows.3``),
+        the column, the value and what is allowed.
+    """
+    columns = list(columns)
+    names = [c.name for c in columns]
+    keys = ", ".join(names)
+    if not isinstance(rows, (list, tuple)):
+        raise DataError(
+            f"{what}: value {show(rows)} is invalid: it must be an array of tables with the "
+            f"keys {keys} (not {toml_type(rows)})"
+        )
+    if not rows:
+        raise DataError(f"{what}: no rows: give at least one row with the keys {keys}")
+    values: dict[str, list[Any]] = {name: [] for name in names}
+    for pos, row in enumerate(rows):
+        where = f"{what}.{pos}"
+        if not isinstance(row, Mapping):
+            raise DataError(
+                f"{where}: value {show(row)} is invalid: a row must be a table with the keys "
+                f"{keys} (not {toml_type(row)})"
+            )
+        unknown = [str(k) for k in row if k not in names]
+        if unknown:
+            raise DataError(
+                f"{where}: unknown key(s) {', '.join(map(repr, unknown))}; allowed keys: {keys}"
+            )
+        for col in columns:
+            if col.name not in row:
+                if col.required:
+                    raise DataError(
+                        f"{where}: missing key '{col.name}' ({rule_of(col)}); required keys: "
+                        + ", ".join(c.name for c in columns if c.required)
+                    )
+                values[col.name].append(empty_value(col))
+                continue
+            try:
+                values[col.name].append(parse_toml_value(row[col.name], col))
+            except ValueError as exc:
+                raise DataError(
+                    f"{where}, column '{col.name}': value {show(row[col.name])} is invalid: "
+                    f"{exc}"
+                ) from None
+    frame = pd.DataFrame(
+        {c.name: pd.Series(values[c.name], dtype=DTYPES[c.kind]) for c in columns}
+    )
+    return RowsTable(what, frame)
+
+
+def frame_from_rows(
+    rows: object,
+    columns: Iterable[Col],
+    *,
+    what: str = "rows",
+    checks: Iterable[Callable[[Table], None]] = (),
+) -> pd.DataFrame:
+    """Rows parsed from TOML as a typed frame, checked like a packaged CSV file.
+
+    Parameters
+    ----------
+    rows : list of dict
+        The array of tables as parsed from TOML.
+    columns : iterable of Col
+        The typed columns (see :func:`rows_table`).
+    what : str
+        The array's key as errors name it (``rows``: row 3 is ``rows.3``).
+    checks : iterable of callable
+        Row checks run on the table, e.g. ``lambda t: check_unique(t, ["label"])``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One column per ``Col``, with the dtypes :func:`read_csv_table` gives.
+
+    Raises
+    ------
+    DataError
+        One error naming the row, the column, the value and what is allowed.
+    """
+    table = rows_table(rows, columns, what=what)
+    for check in checks:
+        check(table)
+    return table.df
+
+
 def present(value: object) -> bool:
     """Whether a cell holds a value (not NA)."""
     return not pd.isna(value)
@@ -268,8 +507,8 @@ def check_constant(table: Table, group: str, column: str) -> None:
             ref = table.df[column].iat[first[g]]
             if v != ref:
                 raise table.fail(
-                    pos, column, v, f"{group} {g!r} has {column} = {ref} on line "
-                    f"{table.lines[first[g]]}; it must be the same on every row"
+                    pos, column, v, f"{group} {g!r} has {column} = {ref} on "
+                    f"{table.at(first[g])}; it must be the same on every row"
                 )
         else:
             first[g] = pos

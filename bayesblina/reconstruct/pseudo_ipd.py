@@ -32,7 +32,6 @@ Times are in months from enrolment (a month is 365.25 / 12 days); all are > 0.
 
 from __future__ import annotations
 
-import functools
 import time as _time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -41,14 +40,24 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 from lifelines import KaplanMeierFitter
-from lifelines.utils import median_survival_times
 
-from bayesblina.data import (
-    load_patient_fates,
-    load_response_categories,
-    load_survival_summaries,
-)
 from bayesblina.errors import DataError
+from bayesblina.reconstruct.assumptions import (
+    ASSUMPTIONS,
+    CI_RATIO_TOL,
+    DAYS_PER_MONTH,
+    DIRICHLET_CONCENTRATION,
+    ENDPOINTS,
+    FIRST_ASSESSMENT_MONTHS,
+    FOLLOW_UP_MONTHS,
+    LANDMARK_TOL_POINTS,
+    MEDIAN_TOL_MONTHS,
+    Assumption,
+    assumptions_table,
+    check_endpoint,
+)
+from bayesblina.reconstruct.km import Z95, km_batch, lifelines_km, screen, within_ratio
+from bayesblina.reconstruct.targets import Target, published_facts, published_targets, targets_of
 
 __all__ = [
     "ASSUMPTIONS",
@@ -73,498 +82,10 @@ __all__ = [
 
 Endpoint = Literal["os", "rfs", "rfs_mrd"]
 
-#: The endpoints :func:`reconstruct` knows.
-ENDPOINTS: tuple[str, ...] = ("os", "rfs", "rfs_mrd")
 
-#: Acceptance: every KM median within this many months of the published median.
-MEDIAN_TOL_MONTHS = 0.3
-#: Acceptance: the 6-month RFS within this many percentage points of the published 42%.
-LANDMARK_TOL_POINTS = 3.0
-#: Acceptance (looser, optional): each limit of the 95% CI of a median within this factor
-#: of the published limit, i.e. ``|log(reconstructed / published)| <= log(CI_RATIO_TOL)``.
-CI_RATIO_TOL = 1.5
-
-#: Days in a month (365.25 / 12).
-DAYS_PER_MONTH = 365.25 / 12
-#: The first response assessment, day 15 of cycle 1 (Methods), in months.
-FIRST_ASSESSMENT_MONTHS = 15 / DAYS_PER_MONTH
-#: End of the 2-year follow-up, in months from enrolment.
-FOLLOW_UP_MONTHS = 24.0
-#: Total concentration of the Dirichlet prior on the segment masses of each candidate's
-#: event-time curve (smaller: more varied shapes, lower acceptance).
-DIRICHLET_CONCENTRATION = 20.0
-
-_Z = 1.959963984540054  # lifelines' 95% normal quantile
 _BATCH = 8192
 _DEFAULT_MAX_CANDIDATES = 50_000_000
 _ENGINE_KEY = {"os": 1, "rfs": 2}
-
-
-# --------------------------------------------------------------------------------------
-# Assumptions
-# --------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Assumption:
-    """One explicit assumption of the reconstruction.
-
-    Attributes
-    ----------
-    key : str
-        Short identifier (``"A01"`` ...).
-    endpoints : tuple of str
-        The endpoints it concerns (``"os"``, ``"rfs"``, ``"rfs_mrd"``).
-    topic : str
-        What it is about, in a few words.
-    text : str
-        The assumption itself, with its source where there is one.
-    """
-
-    key: str
-    endpoints: tuple[str, ...]
-    topic: str
-    text: str
-
-
-_ALL = ("os", "rfs", "rfs_mrd")
-_RFS = ("rfs", "rfs_mrd")
-
-#: Every choice the reconstruction makes, in the order the report should print them.
-ASSUMPTIONS: tuple[Assumption, ...] = (
-    Assumption(
-        "A01", _ALL, "time scale",
-        "Times are months from enrolment (1 month = 365.25/12 days), continuous (no "
-        "rounding to days, so no tied event times), all > 0. Day 15 of cycle 1, the first "
-        "response assessment (Methods), is 15/30.4375 = 0.493 months.",
-    ),
-    Assumption(
-        "A02", _ALL, "end of follow-up",
-        "A patient who completed the 2-year follow-up (alive, or in remission for RFS) is "
-        "censored at exactly 24.0 months. The published median follow-ups (23.8 OS, 23.1 "
-        "RFS) suggest last contacts slightly before 24 months; the reverse-KM median "
-        "follow-up of a reconstruction (24.0) is reported beside them but is not an "
-        "acceptance criterion (it does not affect anything before 24 months).",
-    ),
-    Assumption(
-        "A03", ("os",), "OS status",
-        "OS status follows Fig 1 exactly: the 48 deaths are events; the 14 patients who "
-        "completed the 2-year follow-up are censored at 24 months; the 8 who ended "
-        "participation alive (6 withdrew consent, 1 physician decision, 1 lost to "
-        "follow-up) are censored at a time drawn independently of everything else "
-        "(non-informative censoring).",
-    ),
-    Assumption(
-        "A04", ("os",), "OS fates by response",
-        "Responders (27): 18 deaths (3 died in CR after alloHSCT, 15 relapsed and died), 6 "
-        "alive at 24 months (4 in remission, 2 relapsed), 3 withdrew consent. "
-        "Non-responders (43): 30 deaths (48 - 18), 8 alive at 24 months (Results), 5 ended "
-        "participation alive (3 withdrew consent, the physician decision and the loss to "
-        "follow-up, which no responder fate accounts for). The labels fix only the "
-        "status: responders' and non-responders' deaths come from one curve, since only the "
-        "pooled OS curve was published.",
-    ),
-    Assumption(
-        "A05", ("os",), "before the first assessment",
-        "Table 2 footnote: 5 patients died and 1 withdrew consent before the first response "
-        "assessment; their times are uniform on (0, 0.493] months. Every other death and "
-        "censoring is after day 15: deaths from the OS curve on (0.493, 24), censoring "
-        "times uniform on (0.493, 24).",
-    ),
-    Assumption(
-        "A06", _RFS, "RFS status",
-        "RFS = enrolment to first relapse or death (the conventional reading, C14). Events "
-        "(22): the 15 who relapsed and died, the 2 relapsed alive and the 2 who withdrew "
-        "after relapse (event at relapse), the 3 who died in CR after alloHSCT (event at "
-        "death). Censored (5): the 4 in remission at the end of follow-up at 24 months, "
-        "the 1 who withdrew consent in CR at a time uniform on (0.493, 24).",
-    ),
-    Assumption(
-        "A07", _RFS, "no event before CR",
-        "A responder cannot relapse before CR is documented, at day 15 of cycle 1 at the "
-        "earliest: RFS event times lie in (0.493, 24). The timing of each CR (8 by day "
-        "15, 20 in cycle 1, 7 in cycle 2) is not imposed patient by patient.",
-    ),
-    Assumption(
-        "A08", _RFS, "MRD groups",
-        "14 responders with a complete MRD response, 12 without (n as printed), and 1 "
-        "without MRD data (27 - 14 - 12), left out of the MRD comparison as in the paper "
-        "(C13) but kept in the overall RFS.",
-    ),
-    Assumption(
-        "A09", _RFS, "fates by MRD group",
-        "How the 27 responders' fates split between the MRD groups is not published. Prior: "
-        "the 27 fate labels are assigned to the 14 / 12 / 1 patients uniformly at random "
-        "(every split equally likely, multivariate hypergeometric); the acceptance step "
-        "then keeps only splits that, with their times, reproduce the published RFS "
-        "numbers, so which splits survive is learnt from the summaries, not imposed (e.g. "
-        "the 4 long-term remitters are not forced into the complete-MRD group). The "
-        "responder without MRD data takes its event time from the complete-MRD curve with "
-        "probability 14/26, otherwise from the other curve.",
-    ),
-    Assumption(
-        "A10", _RFS, "one RFS reconstruction",
-        "'rfs' and 'rfs_mrd' come from one joint reconstruction of the 27 responders, "
-        "accepted only if it reproduces every published RFS number (overall median, 6-month "
-        "RFS, both MRD medians, and the CIs): for one seed, draw k of 'rfs_mrd' is draw k "
-        "of 'rfs' without the responder who has no MRD data.",
-    ),
-    Assumption(
-        "A11", _ALL, "event-time curve",
-        "Event times are drawn from a piecewise-constant density (piecewise-linear "
-        "distribution function) with knots at 0.493 months, the published lower CI limit, "
-        "median and upper CI limit, the geometric mid-point of (upper limit, 24) and 24. "
-        "Calibration: with e events among n patients, the mass below a knot is "
-        "(k - 0.3)/(e + 0.4) (Benard), where k is the event at which lifelines' KM (for "
-        "the median) or its 95% log-log band (for the CI limits) crosses 0.5 in a sample of "
-        "n without censoring, so that event falls at the published time in median. Each "
-        "candidate then draws its own segment masses from a Dirichlet prior centred on the "
-        "calibrated masses (total concentration DIRICHLET_CONCENTRATION = 20; the two "
-        "segments above the upper limit a priori uniform): the shape varies between "
-        "reconstructions.",
-    ),
-    Assumption(
-        "A12", _ALL, "acceptance",
-        "Rejection (ABC): a candidate is kept only if its lifelines KaplanMeierFitter "
-        "reproduces every published median within 0.3 months, the 6-month RFS within 3 "
-        "percentage points and each limit of each median's 95% CI (lifelines default, "
-        "log-log) within a factor 1.5 (ci_ratio; the paper's CIs were probably computed "
-        "otherwise, hence the loose tolerance; ci_ratio=None drops this criterion). "
-        "Candidates are screened in batches with a vectorised KM that uses lifelines' "
-        "formulas and every kept one is confirmed with lifelines itself.",
-    ),
-    Assumption(
-        "A13", _ALL, "OS and RFS not linked",
-        "OS and RFS are reconstructed separately: a responder of 'os' is not the same "
-        "pseudo-patient as one of 'rfs' (an OS time is not forced to exceed the RFS time).",
-    ),
-)
-
-
-def assumptions_table(endpoint: str | None = None) -> pd.DataFrame:
-    """The assumptions as a table for the report.
-
-    Parameters
-    ----------
-    endpoint : {"os", "rfs", "rfs_mrd"}, optional
-        Keep only the assumptions that concern this endpoint (all when ``None``).
-
-    Returns
-    -------
-    pandas.DataFrame
-        Columns ``key``, ``endpoints`` (joined with ``", "``), ``topic``, ``text``.
-
-    Raises
-    ------
-    DataError
-        If ``endpoint`` is unknown.
-    """
-    if endpoint is not None:
-        _check_endpoint(endpoint)
-    rows = [
-        {"key": a.key, "endpoints": ", ".join(a.endpoints), "topic": a.topic, "text": a.text}
-        for a in ASSUMPTIONS
-        if endpoint is None or endpoint in a.endpoints
-    ]
-    return pd.DataFrame(rows, columns=["key", "endpoints", "topic", "text"])
-
-
-# --------------------------------------------------------------------------------------
-# Published numbers (through the loaders)
-# --------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class _Target:
-    """The published KM summary of one population."""
-
-    population: str
-    n: int
-    events: int
-    median: float
-    ci_low: float
-    ci_high: float
-    landmark_time: float | None = None
-    landmark_pct: float | None = None
-    median_followup: float | None = None
-
-
-@dataclass(frozen=True)
-class _Facts:
-    """Everything the reconstruction takes from the packaged data."""
-
-    os: _Target
-    rfs: _Target
-    rfs_complete: _Target
-    rfs_other: _Target
-    os_fates: tuple[tuple[str, int, str], ...]  # (label, count, rule)
-    rfs_fates: tuple[tuple[str, int, str], ...]
-    n_complete: int
-    n_other: int
-    n_nodata: int
-
-
-def _summary(table: pd.DataFrame, endpoint: str, population: str) -> pd.Series:
-    rows = table[(table["endpoint"] == endpoint) & (table["population"] == population)]
-    if len(rows) != 1:
-        raise DataError(
-            f"survival_summaries.csv: expected one row for endpoint {endpoint!r}, "
-            f"population {population!r}; found {len(rows)}"
-        )
-    return rows.iloc[0]
-
-
-def _fate(table: pd.DataFrame, population: str, fate: str) -> int:
-    rows = table[(table["population"] == population) & (table["fate"] == fate)]
-    if len(rows) != 1:
-        raise DataError(
-            f"patient_fates.csv: expected one row for population {population!r}, fate "
-            f"{fate!r}; found {len(rows)}"
-        )
-    return int(rows["n"].iloc[0])
-
-
-def _opt(value: object) -> float | None:
-    return None if pd.isna(value) else float(value)  # type: ignore[arg-type]
-
-
-@functools.lru_cache(maxsize=1)
-def _facts() -> _Facts:
-    """Read the published numbers once and check they fit together."""
-    summ = load_survival_summaries()
-    fates = load_patient_fates()
-    cats = load_response_categories()
-
-    def f(pop: str, fate: str) -> int:
-        return _fate(fates, pop, fate)
-
-    n_all, died = f("all_5_15", "total"), f("all_5_15", "died")
-    completed = f("all_5_15", "completed_2y_followup")
-    withdrew, physician = f("all_5_15", "withdrew_consent"), f("all_5_15", "physician_decision")
-    lost = f("all_5_15", "lost_to_followup")
-    r_total, r_remission = f("responders", "total"), f("responders", "in_remission_at_end")
-    r_rel_alive = f("responders", "relapsed_alive")
-    r_wd_cr = f("responders", "withdrew_consent_in_cr")
-    r_wd_rel = f("responders", "withdrew_consent_after_relapse")
-    r_died_cr = f("responders", "died_in_cr_after_allohsct")
-    r_rel_died = f("responders", "relapsed_and_died")
-    n_complete = f("responders", "complete_mrd")
-    nr_total, nr_alive = f("nonresponders", "total"), f("nonresponders", "alive_at_end")
-
-    nr_died = died - r_died_cr - r_rel_died
-    nr_withdrew = withdrew - r_wd_cr - r_wd_rel
-    # Table 2 footnote: of the patients without a response assessment, 5 died and 1
-    # withdrew consent before it (only the total, 6, is a separate number in the data).
-    na = cats[(cats["population"] == "all_5_15") & (cats["category"] == "not_assessed")]
-    early_died, early_withdrew = 5, 1
-    if len(na) != 1 or int(na["count"].iloc[0]) != early_died + early_withdrew:
-        raise DataError(
-            "response_categories_table2.csv: the 'not_assessed' count of all_5_15 must be "
-            f"{early_died + early_withdrew} (died {early_died} + withdrew {early_withdrew} "
-            "before the first response assessment, Table 2 footnote)"
-        )
-    checks = [
-        (r_total + nr_total == n_all, f"responders + non-responders = {n_all}"),
-        (r_remission + r_rel_alive + nr_alive == completed,
-         f"alive at the end (responders {r_remission + r_rel_alive} + non-responders "
-         f"{nr_alive}) = completed the 2-year follow-up ({completed})"),
-        (nr_died >= early_died and nr_withdrew >= early_withdrew,
-         "non-responder deaths and withdrawals cover the early ones"),
-        (nr_died + nr_alive + nr_withdrew + physician + lost == nr_total,
-         f"non-responder fates add up to {nr_total}"),
-        (r_remission + r_rel_alive + r_wd_cr + r_wd_rel + r_died_cr + r_rel_died == r_total,
-         f"responder fates add up to {r_total}"),
-    ]
-    for ok, what in checks:
-        if not ok:
-            raise DataError(f"patient_fates.csv: the published fates do not fit together: {what}")
-
-    os_fates = (
-        ("responder:in_remission_at_end", r_remission, "end"),
-        ("responder:relapsed_alive", r_rel_alive, "end"),
-        ("responder:withdrew_consent_in_cr", r_wd_cr, "censor"),
-        ("responder:withdrew_consent_after_relapse", r_wd_rel, "censor"),
-        ("responder:died_in_cr_after_allohsct", r_died_cr, "event"),
-        ("responder:relapsed_and_died", r_rel_died, "event"),
-        ("nonresponder:died_before_first_assessment", early_died, "early_event"),
-        ("nonresponder:died", nr_died - early_died, "event"),
-        ("nonresponder:alive_at_end", nr_alive, "end"),
-        ("nonresponder:withdrew_consent_before_first_assessment", early_withdrew,
-         "early_censor"),
-        ("nonresponder:withdrew_consent", nr_withdrew - early_withdrew, "censor"),
-        ("nonresponder:physician_decision", physician, "censor"),
-        ("nonresponder:lost_to_followup", lost, "censor"),
-    )
-    rfs_fates = (
-        ("relapsed_and_died", r_rel_died, "event"),
-        ("relapsed_alive", r_rel_alive, "event"),
-        ("withdrew_consent_after_relapse", r_wd_rel, "event"),
-        ("died_in_cr_after_allohsct", r_died_cr, "event"),
-        ("in_remission_at_end", r_remission, "end"),
-        ("withdrew_consent_in_cr", r_wd_cr, "censor"),
-    )
-
-    def target(endpoint: str, population: str, events: int) -> _Target:
-        row = _summary(summ, endpoint, population)
-        return _Target(
-            population=population, n=int(row["n"]), events=events,
-            median=float(row["median_months"]), ci_low=float(row["ci_low"]),
-            ci_high=float(row["ci_high"]), landmark_time=_opt(row["landmark_time"]),
-            landmark_pct=_opt(row["landmark_pct"]),
-            median_followup=_opt(row["median_followup_months"]),
-        )
-
-    rfs_events = sum(n for _, n, rule in rfs_fates if rule == "event")
-    os_t = target("os", "all_5_15", died)
-    rfs_t = target("rfs", "responders_all_5_15", rfs_events)
-    complete_t = target("rfs", "complete_mrd_responders", -1)
-    other_t = target("rfs", "cr_without_complete_mrd", -1)
-    if os_t.n != n_all or rfs_t.n != r_total or complete_t.n != n_complete:
-        raise DataError("survival_summaries.csv: the n of OS, RFS or complete-MRD RFS does "
-                        "not match patient_fates.csv")
-    n_other = other_t.n
-    n_nodata = r_total - n_complete - n_other
-    if n_nodata < 0:
-        raise DataError("survival_summaries.csv: the MRD groups hold more patients than the "
-                        "responders")
-    if rfs_t.landmark_time is None or rfs_t.landmark_pct is None:
-        raise DataError("survival_summaries.csv: the overall RFS row lacks its 6-month RFS")
-    return _Facts(
-        os=os_t, rfs=rfs_t, rfs_complete=complete_t, rfs_other=other_t,
-        os_fates=os_fates, rfs_fates=rfs_fates,
-        n_complete=n_complete, n_other=n_other, n_nodata=n_nodata,
-    )
-
-
-def published_targets(endpoint: str) -> pd.DataFrame:
-    """The published numbers a reconstruction of ``endpoint`` must reproduce.
-
-    Parameters
-    ----------
-    endpoint : {"os", "rfs", "rfs_mrd"}
-        Which endpoint.
-
-    Returns
-    -------
-    pandas.DataFrame
-        One row per population, with ``population``, ``n``, ``events`` (from the fates;
-        ``<NA>`` for the MRD groups, where the split is unknown), ``median``, ``ci_low``,
-        ``ci_high``, ``landmark_time``, ``landmark_pct`` and ``median_followup``.
-
-    Raises
-    ------
-    DataError
-        If ``endpoint`` is unknown or the packaged numbers do not fit together.
-    """
-    _check_endpoint(endpoint)
-    rows = []
-    for t in _targets(endpoint):
-        rows.append({
-            "population": t.population, "n": t.n,
-            "events": pd.NA if t.events < 0 else t.events,
-            "median": t.median, "ci_low": t.ci_low, "ci_high": t.ci_high,
-            "landmark_time": t.landmark_time, "landmark_pct": t.landmark_pct,
-            "median_followup": t.median_followup,
-        })
-    out = pd.DataFrame(rows)
-    out["events"] = out["events"].astype("Int64")
-    return out
-
-
-def _targets(endpoint: str) -> tuple[_Target, ...]:
-    facts = _facts()
-    if endpoint == "os":
-        return (facts.os,)
-    if endpoint == "rfs":
-        return (facts.rfs,)
-    return (facts.rfs_complete, facts.rfs_other)
-
-
-# --------------------------------------------------------------------------------------
-# Kaplan-Meier: a vectorised screen (lifelines' formulas) and the lifelines check
-# --------------------------------------------------------------------------------------
-
-
-def _km_batch(
-    t: np.ndarray, e: np.ndarray, landmark: float | None = None
-) -> dict[str, np.ndarray]:
-    """KM median, its 95% CI and S(landmark) for each row of ``t``/``e``, as lifelines.
-
-    Assumes no tied event times (continuous draws); ties among censored times, or between
-    censored times and later events, do not matter.
-    """
-    b, n = t.shape
-    order = np.argsort(t, axis=1, kind="stable")
-    ts = np.take_along_axis(t, order, 1)
-    es = np.take_along_axis(e, order, 1).astype(float)
-    r = (n - np.arange(n, dtype=float))[None, :]
-    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        s = np.exp(np.cumsum(np.where(es > 0, np.log(r - es) - np.log(r), 0.0), axis=1))
-        g = np.where(es > 0, es / (r * (r - es)), 0.0)
-        g[~np.isfinite(g)] = 0.0
-        g = np.cumsum(g, axis=1)
-        v = np.log(s)
-        lower = np.exp(-np.exp(np.log(-v) - _Z * np.sqrt(g) / v))
-        upper = np.exp(-np.exp(np.log(-v) + _Z * np.sqrt(g) / v))
-    lower = np.where(np.isnan(lower), 1.0, lower)
-    upper = np.where(np.isnan(upper), 1.0, upper)
-    rows = np.arange(b)
-
-    def first_below_half(curve: np.ndarray) -> np.ndarray:
-        hit = curve <= 0.5
-        return np.where(hit.any(1), ts[rows, hit.argmax(1)], np.inf)
-
-    out = {"median": first_below_half(s), "ci_low": first_below_half(lower),
-           "ci_high": first_below_half(upper)}
-    if landmark is not None:
-        k = (ts <= landmark).sum(1)
-        out["landmark"] = np.concatenate([np.ones((b, 1)), s], 1)[rows, k]
-    return out
-
-
-def _within_ratio(value: np.ndarray, published: float, ratio: float) -> np.ndarray:
-    with np.errstate(divide="ignore", invalid="ignore"):
-        dev = np.abs(np.log(value / published))
-    return np.isfinite(dev) & (dev <= np.log(ratio) + 1e-12)
-
-
-def _screen(
-    stats: dict[str, np.ndarray], target: _Target, ci_ratio: float | None
-) -> np.ndarray:
-    ok = np.abs(stats["median"] - target.median) <= MEDIAN_TOL_MONTHS + 1e-9
-    if target.landmark_time is not None and target.landmark_pct is not None:
-        ok &= np.abs(100 * stats["landmark"] - target.landmark_pct) <= LANDMARK_TOL_POINTS + 1e-9
-    if ci_ratio is not None:
-        ok &= _within_ratio(stats["ci_low"], target.ci_low, ci_ratio)
-        ok &= _within_ratio(stats["ci_high"], target.ci_high, ci_ratio)
-    return ok
-
-
-@dataclass(frozen=True)
-class _KM:
-    """lifelines' KM summaries of one population."""
-
-    median: float
-    ci_low: float
-    ci_high: float
-    landmark: float | None
-    followup: float | None
-
-
-def _lifelines_km(
-    time: np.ndarray, event: np.ndarray, landmark: float | None, followup: bool
-) -> _KM:
-
-    kmf = KaplanMeierFitter().fit(time, event)
-    ci = median_survival_times(kmf.confidence_interval_)
-    s = None
-    if landmark is not None:
-        s = float(np.asarray(kmf.survival_function_at_times(landmark))[0])
-    fu = None
-    if followup:
-        fu = float(KaplanMeierFitter().fit(time, 1 - event).median_survival_time_)
-    return _KM(median=float(kmf.median_survival_time_), ci_low=float(ci.iloc[0, 0]),
-               ci_high=float(ci.iloc[0, 1]), landmark=s, followup=fu)
 
 
 # --------------------------------------------------------------------------------------
@@ -641,16 +162,16 @@ def check_reconstruction(
         If ``endpoint`` is unknown, or ``data`` lacks a column, has a time that is not a
         positive number, or an ``event``/``complete_mrd`` value other than 0/1.
     """
-    _check_endpoint(endpoint)
+    check_endpoint(endpoint)
     return _check(endpoint, _validate_frame(endpoint, data), ci_ratio)
 
 
 def _check(endpoint: str, frame: pd.DataFrame, ci_ratio: float | None) -> pd.DataFrame:
     if endpoint == "rfs_mrd":
-        parts = [(_facts().rfs_complete, frame[frame["complete_mrd"] == 1]),
-                 (_facts().rfs_other, frame[frame["complete_mrd"] == 0])]
+        parts = [(published_facts().rfs_complete, frame[frame["complete_mrd"] == 1]),
+                 (published_facts().rfs_other, frame[frame["complete_mrd"] == 0])]
     else:
-        parts = [(_targets(endpoint)[0], frame)]
+        parts = [(targets_of(endpoint)[0], frame)]
     rows: list[dict[str, object]] = []
 
     def add(pop: str, quantity: str, value: float, published: float | None, tol: float,
@@ -660,7 +181,7 @@ def _check(endpoint: str, frame: pd.DataFrame, ci_ratio: float | None) -> pd.Dat
         if kind == "none" or np.isnan(pub):
             within: object = pd.NA
         elif kind == "factor":
-            within = bool(_within_ratio(np.array([value]), pub, tol)[0])
+            within = bool(within_ratio(np.array([value]), pub, tol)[0])
         elif kind == "exact":
             within = bool(value == pub)
         else:
@@ -683,7 +204,7 @@ def _check(endpoint: str, frame: pd.DataFrame, ci_ratio: float | None) -> pd.Dat
             "exact" if known else "none", known)
         if len(sub) == 0:
             continue
-        km = _lifelines_km(time, event, target.landmark_time, followup=True)
+        km = lifelines_km(time, event, target.landmark_time, followup=True)
         add(pop, "median", km.median, target.median, MEDIAN_TOL_MONTHS, "months", True)
         add(pop, "median_ci_low", km.ci_low, target.ci_low, ci_tol, ci_kind,
             ci_ratio is not None)
@@ -705,7 +226,7 @@ def _check(endpoint: str, frame: pd.DataFrame, ci_ratio: float | None) -> pd.Dat
 
 def _confirm(engine: str, batch: _Batch, i: int, ci_ratio: float | None) -> bool:
     """Re-check one screened candidate with lifelines itself (every criterion)."""
-    facts = _facts()
+    facts = published_facts()
     time, event = batch.time[i], batch.event[i].astype(int)
     if engine == "os":
         parts = [(facts.os, slice(None))]
@@ -714,11 +235,11 @@ def _confirm(engine: str, batch: _Batch, i: int, ci_ratio: float | None) -> bool
         parts = [(facts.rfs, slice(None)), (facts.rfs_complete, slice(0, n_c)),
                  (facts.rfs_other, slice(n_c, n_c + n_o))]
     for target, cols in parts:
-        km = _lifelines_km(time[cols], event[cols], target.landmark_time, followup=False)
+        km = lifelines_km(time[cols], event[cols], target.landmark_time, followup=False)
         stats = {"median": np.array([km.median]), "ci_low": np.array([km.ci_low]),
                  "ci_high": np.array([km.ci_high]),
                  "landmark": np.array([np.nan if km.landmark is None else km.landmark])}
-        if not _screen(stats, target, ci_ratio)[0]:
+        if not screen(stats, target, ci_ratio)[0]:
             return False
     return True
 
@@ -742,8 +263,8 @@ def _crossing_events(n: int) -> tuple[int, int, int]:
         g[~np.isfinite(g)] = 0.0
         g = np.cumsum(g)
         v = np.log(s)
-        lower = np.nan_to_num(np.exp(-np.exp(np.log(-v) - _Z * np.sqrt(g) / v)), nan=1.0)
-        upper = np.nan_to_num(np.exp(-np.exp(np.log(-v) + _Z * np.sqrt(g) / v)), nan=1.0)
+        lower = np.nan_to_num(np.exp(-np.exp(np.log(-v) - Z95 * np.sqrt(g) / v)), nan=1.0)
+        upper = np.nan_to_num(np.exp(-np.exp(np.log(-v) + Z95 * np.sqrt(g) / v)), nan=1.0)
 
     def first(curve: np.ndarray) -> int:
         hit = curve <= 0.5
@@ -752,7 +273,7 @@ def _crossing_events(n: int) -> tuple[int, int, int]:
     return first(lower), first(s), first(upper)
 
 
-def _knots(target: _Target) -> np.ndarray:
+def _knots(target: Target) -> np.ndarray:
     upper = min(target.ci_high, FOLLOW_UP_MONTHS * 0.999)
     mid = float(np.sqrt(upper * FOLLOW_UP_MONTHS))
     return np.array([FIRST_ASSESSMENT_MONTHS, target.ci_low, target.median, upper, mid,
@@ -830,7 +351,7 @@ class _Batch:
 
 
 def _os_batch(rng: np.random.Generator, size: int) -> _Batch:
-    facts = _facts()
+    facts = published_facts()
     labels, rules = _expand(facts.os_fates)
     n = len(labels)
     target = facts.os
@@ -860,7 +381,7 @@ def _os_batch(rng: np.random.Generator, size: int) -> _Batch:
 
 
 def _rfs_batch(rng: np.random.Generator, size: int) -> _Batch:
-    facts = _facts()
+    facts = published_facts()
     labels, rules = _expand(facts.rfs_fates)
     n = len(labels)
     n_c, n_o = facts.n_complete, facts.n_other
@@ -897,15 +418,15 @@ def _rfs_batch(rng: np.random.Generator, size: int) -> _Batch:
 
 
 def _screen_batch(engine: str, batch: _Batch, ci_ratio: float | None) -> np.ndarray:
-    facts = _facts()
+    facts = published_facts()
     if engine == "os":
-        return _screen(_km_batch(batch.time, batch.event), facts.os, ci_ratio)
+        return screen(km_batch(batch.time, batch.event), facts.os, ci_ratio)
     n_c, n_o = facts.n_complete, facts.n_other
-    ok = _screen(_km_batch(batch.time, batch.event, facts.rfs.landmark_time), facts.rfs,
+    ok = screen(km_batch(batch.time, batch.event, facts.rfs.landmark_time), facts.rfs,
                  ci_ratio)
     for target, cols in ((facts.rfs_complete, slice(0, n_c)),
                          (facts.rfs_other, slice(n_c, n_c + n_o))):
-        ok &= _screen(_km_batch(batch.time[:, cols], batch.event[:, cols]), target, ci_ratio)
+        ok &= screen(km_batch(batch.time[:, cols], batch.event[:, cols]), target, ci_ratio)
     return ok
 
 
@@ -954,12 +475,6 @@ class Reconstruction:
         return len(self.draws) / self.candidates if self.candidates else float("nan")
 
 
-def _check_endpoint(endpoint: object) -> None:
-    if endpoint not in ENDPOINTS:
-        raise DataError(f"unknown endpoint {endpoint!r}: allowed values are "
-                        + ", ".join(repr(e) for e in ENDPOINTS))
-
-
 def _check_args(n_draws: object, seed: object, ci_ratio: object) -> None:
     if isinstance(n_draws, bool) or not isinstance(n_draws, int | np.integer) or n_draws < 1:
         raise DataError(f"n_draws = {n_draws!r} is invalid: it must be an integer >= 1")
@@ -972,7 +487,7 @@ def _check_args(n_draws: object, seed: object, ci_ratio: object) -> None:
 
 
 def _frame(endpoint: str, batch: _Batch, i: int, with_fates: bool) -> pd.DataFrame:
-    facts = _facts()
+    facts = published_facts()
     if endpoint == "os":
         labels, _ = _expand(facts.os_fates)
         df = pd.DataFrame({"time": batch.time[i], "event": batch.event[i].astype("int64")})
@@ -999,12 +514,12 @@ def _frame(endpoint: str, batch: _Batch, i: int, with_fates: bool) -> pd.DataFra
 
 
 def _split_row(batch: _Batch, i: int) -> dict[str, int]:
-    labels, _ = _expand(_facts().rfs_fates)
+    labels, _ = _expand(published_facts().rfs_fates)
     assert batch.group is not None
     row: dict[str, int] = {}
     for name, code in (("complete_mrd", 1), ("not_complete", 0), ("no_data", -1)):
         fates = labels[batch.fate[i][batch.group[i] == code]]
-        for lab, _, _ in _facts().rfs_fates:
+        for lab, _, _ in published_facts().rfs_fates:
             row[f"{name}:{lab}"] = int(np.sum(fates == lab))
     return row
 
@@ -1037,7 +552,7 @@ def reconstruct_with_diagnostics(
     DataError
         As for :func:`reconstruct`.
     """
-    _check_endpoint(endpoint)
+    check_endpoint(endpoint)
     _check_args(n_draws, seed, ci_ratio)
     start = _time.perf_counter()
     engine = "os" if endpoint == "os" else "rfs"
@@ -1194,7 +709,7 @@ def reconstruction_spread(
     DataError
         If ``endpoint`` is unknown, ``draws`` is empty or a draw is malformed.
     """
-    _check_endpoint(endpoint)
+    check_endpoint(endpoint)
     if len(draws) == 0:
         raise DataError("reconstruction_spread: no reconstructions given")
     grid = np.asarray(times, dtype=float)
@@ -1202,10 +717,11 @@ def reconstruction_spread(
     for d in draws:
         frame = _validate_frame(endpoint, d)
         if endpoint == "rfs_mrd":
-            groups = [(_facts().rfs_complete.population, frame[frame["complete_mrd"] == 1]),
-                      (_facts().rfs_other.population, frame[frame["complete_mrd"] == 0])]
+            facts = published_facts()
+            groups = [(facts.rfs_complete.population, frame[frame["complete_mrd"] == 1]),
+                      (facts.rfs_other.population, frame[frame["complete_mrd"] == 0])]
         else:
-            groups = [(_targets(endpoint)[0].population, frame)]
+            groups = [(targets_of(endpoint)[0].population, frame)]
         for pop, sub in groups:
             kmf = KaplanMeierFitter().fit(sub["time"], sub["event"])
             values.setdefault(pop, []).append(

@@ -108,8 +108,8 @@ def design_candidates(pairs: Sequence[Sequence[int]] = DESIGN_PAIRS) -> pd.DataF
 
     Parameters
     ----------
-    pairs : sequence of (r1, r)
-        The boundaries to show (default :data:`DESIGN_PAIRS`).
+    pairs : sequence of tuple of int
+        The ``(r1, r)`` boundaries to show (default :data:`DESIGN_PAIRS`).
 
     Returns
     -------

@@ -115,7 +115,7 @@ def test_unknown_model(write_spec):
 
 def test_inline_rows_with_responders_above_patients(write_spec):
     path = write_spec(spec_text().replace("x = 3, n = 10", "x = 12, n = 10"))
-    with pytest.raises(SpecError, match=r"'data.rows.0'.*x=12 exceed patients n=10"):
+    with pytest.raises(SpecError, match=r"key 'data.rows': rows.0, column 'x': value 12 is invalid: it exceeds n = 10"):
         load_spec(path)
 
 

@@ -21,7 +21,7 @@ from bayesblina.errors import SpecError
 
 #: Regimen treatments accepted by :func:`regimen_weights`.
 TREATMENTS = ("period_exposure", "first_period", "maintenance")
-#: Below this |log(1 - p_regimen)|, ``p_regimen`` is computed by a log-sum-exp of the
+#: Below this magnitude of log(1 - p_regimen), ``p_regimen`` is computed by a log-sum-exp of the
 #: period probabilities instead of ``-expm1`` (relative error < 1e-10 either way).
 SMALL_LOG1M = 1e-10
 

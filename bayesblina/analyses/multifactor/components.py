@@ -22,7 +22,8 @@ def adjustment(fit: Fit, cache: MutableMapping[str, Any]) -> Extras:
         tables={
             "Raw vs adjusted contrasts": model.adjustment_table(
                 fit.idata, fit.spec.summary.ci_prob,
-                model.unadjusted_log_odds_ratios(gate=fit.spec.gate),
+                model.unadjusted_log_odds_ratios(
+                    model.options.factor_alone_sampler or fit.spec.sampler, gate=fit.spec.gate),
             ),
             "Imputed cross-tables (posterior mean counts, 95% interval)":
                 model.imputed_tables(fit.idata),

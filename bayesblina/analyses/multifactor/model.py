@@ -156,6 +156,8 @@ class MultifactorOptions(BaseModel):
     cell of the covariate table within a study part (1: every table of counts equally
     likely a priori). ``proposals`` scales the number of table moves per iteration.
     ``contrasts`` overrides the adjusted contrasts reported, as ``[factor, a, b]``.
+    ``factor_alone_sampler`` (a ``[sampler]``-like table) sets how the factor-alone models
+    of the raw-vs-adjusted comparison are sampled; without it they use the spec's sampler.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -164,6 +166,8 @@ class MultifactorOptions(BaseModel):
     covariate_concentration: Annotated[float, Field(gt=0)] = 1.0
     proposals: Annotated[int, Field(ge=1, le=50)] = 2
     contrasts: list[tuple[str, str, str]] | None = None
+    #: sampler of the factor-alone comparison fits (default: the spec's own ``[sampler]``)
+    factor_alone_sampler: SamplerSettings | None = None
 
     @model_validator(mode="after")
     def _unique(self) -> MultifactorOptions:
@@ -478,7 +482,7 @@ class MultifactorModel(BayesModel):
         return out
 
     def unadjusted_log_odds_ratios(
-        self, settings: SamplerSettings | None = None, gate: GateThresholds | None = None
+        self, settings: SamplerSettings, gate: GateThresholds | None = None
     ) -> dict[str, np.ndarray | None]:
         """Posterior draws of each contrast's log OR from its factor alone (no adjustment).
 
@@ -487,9 +491,6 @@ class MultifactorModel(BayesModel):
         model's prior set: the same shrinkage, no other factor. A fit that fails the gate
         gives ``None`` (never numbers).
         """
-        # as the single-factor specs: 4 x 2000 draws at target_accept 0.99 (models/subgroups_*)
-        settings = settings or SamplerSettings(draws=2000, tune=1000, chains=4, cores=1,
-                                               target_accept=0.99, seed=20161003)
         gate = gate or GateThresholds()
         raw = self.raw_margins()
         cache = self._unadjusted_models

@@ -53,7 +53,7 @@ import numpy as np
 import pandas as pd
 import pymc as pm
 import pytensor.tensor as pt
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from scipy import optimize, stats
 
 from bayesblina.core.frequentist import exact_ci_table
@@ -67,6 +67,7 @@ from bayesblina.data import (
     load_table2_proportions,
 )
 from bayesblina.data.responses import RESPONSE_CATEGORIES
+from bayesblina.data.tables import Col, Table, check_unique, frame_from_rows
 from bayesblina.errors import DataError, SpecError
 
 if TYPE_CHECKING:
@@ -107,13 +108,24 @@ DERIVED = {"p_cr": P_CR, "p_cmrd_given_cr": P_CMRD_GIVEN_CR, "p_cr_and_cmrd": P_
 Count = Annotated[int, Field(strict=True, ge=0)]
 
 
-class CategoryRow(BaseModel):
-    """One response category of one's own trial, given inline: its name and count."""
+#: the keys of one inline category: ``{ category = "cr", count = 12 }``
+ROW_COLUMNS = (Col("category", "slug"), Col("count", "count"))
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
-    category: Slug
-    count: Count
+def _row_checks(table: Table) -> None:
+    """Each category once."""
+    check_unique(table, ["category"])
+
+
+def inline_categories(rows: list[dict[str, Any]]) -> pd.DataFrame:
+    """A spec's inline rows as a typed frame (``category``, ``count``), checked.
+
+    Raises
+    ------
+    DataError
+        Naming the row (``rows.3``), the column, the value and what is allowed.
+    """
+    return frame_from_rows(rows, ROW_COLUMNS, what="rows", checks=[_row_checks])
 
 
 class MRDSplit(BaseModel):
@@ -141,8 +153,16 @@ class ResponseCategoriesData(BaseModel):
     population: Slug = "all_5_15"
     file: str | None = None
     proportions_file: str | None = None
-    rows: Annotated[list[CategoryRow], Field(min_length=2)] | None = None
+    #: one category per row: ``{ category = "cr", count = 12 }`` (:func:`inline_categories`)
+    rows: Annotated[list[dict[str, Any]], Field(min_length=2)] | None = None
     cr_mrd: MRDSplit | None = None
+
+    @field_validator("rows")
+    @classmethod
+    def _typed_rows(cls, rows: list[dict[str, Any]] | None) -> list[dict[str, Any]] | None:
+        if rows is not None:
+            inline_categories(rows)  # a DataError is a ValueError: 'data.rows' names it
+        return rows
 
     @model_validator(mode="after")
     def _one_source(self) -> ResponseCategoriesData:
@@ -154,14 +174,11 @@ class ResponseCategoriesData(BaseModel):
         if self.file is not None or self.proportions_file is not None:
             raise ValueError("give inline 'rows' or the files 'file'/'proportions_file', "
                              "not both")
-        names = [r.category for r in self.rows]
-        twice = sorted({n for n in names if names.count(n) > 1})
-        if twice:
-            raise ValueError(f"category listed twice in 'rows': {twice}")
+        counts = {r["category"]: r["count"] for r in self.rows}
         if self.cr_mrd is not None:
-            if "cr" not in names:
+            if "cr" not in counts:
                 raise ValueError("'cr_mrd' splits the CRs: 'rows' need a category 'cr'")
-            n_cr = next(r.count for r in self.rows if r.category == "cr")
+            n_cr = counts["cr"]
             if self.cr_mrd.complete + self.cr_mrd.unknown > n_cr:
                 raise ValueError(
                     f"'cr_mrd': complete ({self.cr_mrd.complete}) + unknown "
@@ -379,16 +396,17 @@ class ResponseCategoriesModel(BayesModel):
     def _inline_rows(cls, data_spec: ResponseCategoriesData) -> pd.DataFrame:
         """The frame :meth:`load_data` returns, from inline rows (no published values)."""
         assert data_spec.rows is not None
-        size = sum(r.count for r in data_spec.rows)
+        rows = inline_categories(data_spec.rows)
+        counts = {str(c): int(n) for c, n in zip(rows["category"], rows["count"], strict=True)}
+        size = sum(counts.values())
         nan3 = {"published_pct": np.nan, "published_ci_low": np.nan,
                 "published_ci_high": np.nan}
         base = {"population": data_spec.population, "population_n": size, **nan3,
                 "source": "spec", "note": ""}
-        out = [{**base, "category": r.category, "parent": "",
-                "label": LABELS.get(r.category, r.category), "count": r.count}
-               for r in data_spec.rows]
+        out = [{**base, "category": cat, "parent": "", "label": LABELS.get(cat, cat),
+                "count": count} for cat, count in counts.items()]
         if data_spec.cr_mrd is not None:
-            n_cr = next(r.count for r in data_spec.rows if r.category == "cr")
+            n_cr = counts["cr"]
             x, unknown = data_spec.cr_mrd.complete, data_spec.cr_mrd.unknown
             split = {"cr_complete_mrd": x, "cr_no_complete_mrd": n_cr - x - unknown,
                      "cr_mrd_unknown": unknown}

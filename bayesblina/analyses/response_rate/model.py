@@ -17,7 +17,7 @@ import arviz as az
 import numpy as np
 import pandas as pd
 import pymc as pm
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from scipy import stats
 
 from bayesblina.analyses.response_rate.plots import plot_proportion_posteriors
@@ -26,6 +26,14 @@ from bayesblina.core.model import BayesModel, PriorSetBase
 from bayesblina.core.priors import Prior
 from bayesblina.core.summaries import exact_row, summarise_draws
 from bayesblina.data import load_table2_proportions
+from bayesblina.data.tables import (
+    Col,
+    Table,
+    check_not_more,
+    check_positive_n,
+    check_unique,
+    frame_from_rows,
+)
 from bayesblina.errors import DataError, SpecError
 
 if TYPE_CHECKING:
@@ -36,20 +44,26 @@ if TYPE_CHECKING:
 Slug = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_]*$", max_length=64)]
 
 
-class BinomialRow(BaseModel):
-    """One population given inline in a spec: ``{ label = "...", x = 3, n = 10 }``."""
+#: the keys of one inline population: ``{ label = "cohort_a", x = 4, n = 12 }``
+ROW_COLUMNS = (Col("label", "slug"), Col("x", "count"), Col("n", "count"))
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
-    label: Slug
-    x: Annotated[int, Field(ge=0)]
-    n: Annotated[int, Field(ge=1)]
+def _row_checks(table: Table) -> None:
+    """Unique labels, n >= 1 and x <= n on every inline row."""
+    check_unique(table, ["label"])
+    check_positive_n(table, "n")
+    check_not_more(table, "x", "n", "responders cannot exceed patients")
 
-    @model_validator(mode="after")
-    def _x_le_n(self) -> BinomialRow:
-        if self.x > self.n:
-            raise ValueError(f"responders x={self.x} exceed patients n={self.n}")
-        return self
+
+def inline_populations(rows: list[dict[str, Any]]) -> pd.DataFrame:
+    """A spec's inline rows as a typed frame (``label``, ``x``, ``n``), checked.
+
+    Raises
+    ------
+    DataError
+        Naming the row (``rows.3``), the column, the value and what is allowed.
+    """
+    return frame_from_rows(rows, ROW_COLUMNS, what="rows", checks=[_row_checks])
 
 
 class BetaBinomialData(BaseModel):
@@ -60,7 +74,16 @@ class BetaBinomialData(BaseModel):
     table: Literal["table2_proportions"] | None = None
     quantity: str = "cr"
     populations: list[Slug] | None = None
-    rows: list[BinomialRow] | None = None
+    #: one population per row: ``{ label = "cohort_a", x = 4, n = 12 }``
+    #: (:func:`inline_populations`)
+    rows: list[dict[str, Any]] | None = None
+
+    @field_validator("rows")
+    @classmethod
+    def _typed_rows(cls, rows: list[dict[str, Any]] | None) -> list[dict[str, Any]] | None:
+        if rows is not None:
+            inline_populations(rows)  # a DataError is a ValueError: 'data.rows' names it
+        return rows
 
     @model_validator(mode="after")
     def _one_source(self) -> BetaBinomialData:
@@ -94,8 +117,9 @@ class BetaBinomialModel(BayesModel):
             published_ci_high`` (published columns are NaN for inline rows).
         """
         if data_spec.rows is not None:
-            df = pd.DataFrame([r.model_dump() for r in data_spec.rows])
-            df = df.rename(columns={"label": "population"})
+            df = inline_populations(data_spec.rows).rename(columns={"label": "population"})
+            df["x"] = df["x"].astype("int64")
+            df["n"] = df["n"].astype("int64")
             df["source"] = "spec"
             for col in ("published_pct", "published_ci_low", "published_ci_high"):
                 df[col] = np.nan

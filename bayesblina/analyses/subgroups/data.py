@@ -7,7 +7,7 @@ or a spec's inline rows become one frame of levels (:func:`load_levels`), checke
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import numpy as np
 import pandas as pd
@@ -19,6 +19,14 @@ from bayesblina.data import (
     load_cr_by_blasts,
     load_subgroups,
     load_table2_proportions,
+)
+from bayesblina.data.tables import (
+    Col,
+    Table,
+    check_not_more,
+    check_positive_n,
+    check_unique,
+    frame_from_rows,
 )
 from bayesblina.errors import DataError, SpecError
 
@@ -60,20 +68,26 @@ def contrast_label(a: str, b: str) -> str:
     return f"p({a}) - p({b})"
 
 
-class SubgroupRow(BaseModel):
-    """One subgroup level given inline: ``{ label = "<2", x = 6, n = 10 }``."""
+#: the keys of one inline level: ``{ label = "<2", x = 6, n = 10 }``
+ROW_COLUMNS = (Col("label", "label"), Col("x", "count"), Col("n", "count"))
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
-    label: Level
-    x: Annotated[int, Field(ge=0)]
-    n: Annotated[int, Field(ge=1)]
+def _row_checks(table: Table) -> None:
+    """Unique level labels, n >= 1 and x <= n on every inline row."""
+    check_unique(table, ["label"])
+    check_positive_n(table, "n")
+    check_not_more(table, "x", "n", "CRs cannot exceed patients")
 
-    @model_validator(mode="after")
-    def _x_le_n(self) -> SubgroupRow:
-        if self.x > self.n:
-            raise ValueError(f"CRs x={self.x} exceed patients n={self.n} (level {self.label!r})")
-        return self
+
+def inline_levels(rows: list[dict[str, Any]]) -> pd.DataFrame:
+    """A spec's inline rows as a typed frame (``label``, ``x``, ``n``), checked.
+
+    Raises
+    ------
+    DataError
+        Naming the row (``rows.3``), the column, the value and what is allowed.
+    """
+    return frame_from_rows(rows, ROW_COLUMNS, what="rows", checks=[_row_checks])
 
 
 class SubgroupData(BaseModel):
@@ -95,7 +109,8 @@ class SubgroupData(BaseModel):
 
     factor: str | None = None
     file: str | None = None
-    rows: Annotated[list[SubgroupRow], Field(min_length=2)] | None = None
+    #: one level per row: ``{ label = "<2", x = 6, n = 10 }`` (:func:`inline_levels`)
+    rows: Annotated[list[dict[str, Any]], Field(min_length=2)] | None = None
     population_n: Annotated[int, Field(ge=1)] | None = None
     population_x: Annotated[int, Field(ge=0)] | None = None
 
@@ -105,6 +120,13 @@ class SubgroupData(BaseModel):
         if value is not None and value not in ALL_FACTORS:
             raise ValueError(f"unknown factor {value!r}; allowed: {list(ALL_FACTORS)}")
         return value
+
+    @field_validator("rows")
+    @classmethod
+    def _typed_rows(cls, rows: list[dict[str, Any]] | None) -> list[dict[str, Any]] | None:
+        if rows is not None:
+            inline_levels(rows)  # a DataError is a ValueError: 'data.rows' names it
+        return rows
 
     @model_validator(mode="after")
     def _one_source(self) -> SubgroupData:
@@ -116,11 +138,7 @@ class SubgroupData(BaseModel):
             if self.population_n is not None or self.population_x is not None:
                 raise ValueError("'population_n'/'population_x' check inline rows only")
             return self
-        labels = [r.label for r in self.rows]
-        dup = sorted({lab for lab in labels if labels.count(lab) > 1})
-        if dup:
-            raise ValueError(f"duplicate level label(s) {dup}")
-        n_sum, x_sum = sum(r.n for r in self.rows), sum(r.x for r in self.rows)
+        n_sum, x_sum = sum(r["n"] for r in self.rows), sum(r["x"] for r in self.rows)
         if self.population_n is not None and n_sum != self.population_n:
             raise ValueError(
                 f"the levels add up to {n_sum} patients, but population_n = {self.population_n}"
@@ -219,8 +237,12 @@ def load_levels(data_spec: SubgroupData) -> pd.DataFrame:
         If the table is malformed (see :func:`~bayesblina.data.load_subgroups`).
     """
     if data_spec.rows is not None:
-        df = pd.DataFrame([r.model_dump() for r in data_spec.rows])
-        df = df.rename(columns={"label": "subgroup"})
+        levels = inline_levels(data_spec.rows)
+        df = pd.DataFrame({
+            "subgroup": levels["label"].astype(str),
+            "x": levels["x"].astype("int64"),
+            "n": levels["n"].astype("int64"),
+        })
         df.insert(0, "factor", "inline")
         df.insert(2, "label", df["subgroup"])
         for col in ("published_pct", "published_ci_low", "published_ci_high"):

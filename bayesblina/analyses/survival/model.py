@@ -39,6 +39,7 @@ from bayesblina.core.pool import fit_pooled, gate_pooled, pooled_mcse_ess
 from bayesblina.core.priors import Prior
 from bayesblina.core.spec import SamplerSettings
 from bayesblina.core.summaries import summarise_draws
+from bayesblina.data.tables import Col, frame_from_rows
 from bayesblina.errors import DataError, SpecError
 from bayesblina.reconstruct.pseudo_ipd import reconstruct
 
@@ -59,14 +60,24 @@ FAMILY_PARAMS: dict[str, tuple[str, ...]] = {
 }
 
 
-class SurvivalRow(BaseModel):
-    """One patient given inline."""
+#: the keys of one inline patient: ``{ time = 3.5, event = 1, group = 0 }`` (``event``: 1
+#: for the event, 0 for censored; ``group``: the binary covariate, 0 when left out)
+ROW_COLUMNS = (Col("time", "positive"), Col("event", "binary"), Col("group", "binary", False))
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
-    time: Annotated[float, Field(gt=0)]
-    event: Literal[0, 1]
-    group: Literal[0, 1] = 0
+def inline_patients(rows: list[dict[str, Any]]) -> pd.DataFrame:
+    """A spec's inline rows as a typed frame (``time``, ``event``, ``group``), checked.
+
+    A row without ``group`` is in group 0.
+
+    Raises
+    ------
+    DataError
+        Naming the row (``rows.3``), the column, the value and what is allowed.
+    """
+    df = frame_from_rows(rows, ROW_COLUMNS, what="rows")
+    df["group"] = df["group"].fillna(0)
+    return df
 
 
 class SurvivalData(BaseModel):
@@ -77,7 +88,15 @@ class SurvivalData(BaseModel):
     endpoint: Literal["os", "rfs", "rfs_mrd"] | None = None
     reconstructions: Annotated[int, Field(ge=1, le=500)] = 10
     seed: Annotated[int, Field(ge=0)] = 20161003
-    rows: list[SurvivalRow] | None = None
+    #: one patient per row: ``{ time = 3.5, event = 1 }`` (:func:`inline_patients`)
+    rows: list[dict[str, Any]] | None = None
+
+    @field_validator("rows")
+    @classmethod
+    def _typed_rows(cls, rows: list[dict[str, Any]] | None) -> list[dict[str, Any]] | None:
+        if rows is not None:
+            inline_patients(rows)  # a DataError is a ValueError: 'data.rows' names it
+        return rows
 
     @model_validator(mode="after")
     def _one_source(self) -> SurvivalData:
@@ -227,7 +246,9 @@ class SurvivalModel(BayesModel):
     def load_data(cls, data_spec: Any) -> pd.DataFrame:
         """Pseudo patient data: ``reconstruction, time, event, group`` (published: months)."""
         if data_spec.rows is not None:
-            df = pd.DataFrame([r.model_dump() for r in data_spec.rows])
+            df = inline_patients(data_spec.rows).astype(
+                {"time": float, "event": "int64", "group": "int64"}
+            )
             df.insert(0, "reconstruction", 0)
             return df
 

@@ -55,10 +55,17 @@ def test_inline_rows_without_a_split_need_the_split_switched_off(write_spec):
 @pytest.mark.parametrize(
     ("data", "match"),
     [
-        (ROWS.replace("count = 5", "count = true"), r"'data.rows.1.count'.*valid integer"),
-        (ROWS.replace("count = 5", 'count = "5"'), r"'data.rows.1.count'.*valid integer"),
-        (ROWS.replace("count = 5", "count = -1"), r"'data.rows.1.count'.*greater than or equal to 0"),
-        (ROWS.replace('"partial_remission"', '"cr"'), r"category listed twice in 'rows': \['cr'\]"),
+        (ROWS.replace("count = 5", "count = true"),
+         r"'data.rows': rows.1, column 'count': value True is invalid: a count must be a whole "
+         r"number >= 0 \(not a boolean\)"),
+        (ROWS.replace("count = 5", 'count = "5"'),
+         r"'data.rows': rows.1, column 'count': value '5' is invalid: .* \(not a string\)"),
+        (ROWS.replace("count = 5", "count = 5.0"),
+         r"'data.rows': rows.1, column 'count': value 5.0 .* \(not a decimal number\)"),
+        (ROWS.replace("count = 5", "count = -1"),
+         r"'data.rows': rows.1, column 'count': value -1 is invalid: a count cannot be negative"),
+        (ROWS.replace('"partial_remission"', '"cr"'),
+         r"'data.rows': rows.0, rows.1: duplicated row \(category = 'cr'\)"),
         (ROWS + 'file = "x.csv"\n', "not both"),
         (ROWS + "cr_mrd = { complete = 10, unknown = 3 }\n", r"exceed the 12 CRs"),
         (ROWS.replace('"cr"', '"complete"') + "cr_mrd = { complete = 1 }\n", "need a category 'cr'"),

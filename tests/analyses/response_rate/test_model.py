@@ -8,8 +8,10 @@ import pytest
 from scipy import stats
 
 from bayesblina.analyses import BetaBinomialModel
+from bayesblina.analyses.registry import load_spec
 from bayesblina.core.spec import SummarySettings
 from bayesblina.core.summaries import beta_hdi, mcse
+from bayesblina.errors import SpecError
 from bayesblina.pipeline import run_analysis
 
 
@@ -91,3 +93,46 @@ def test_whole_analysis_is_reproducible(overall_spec):
     first = run_analysis(spec).summary_table()
     second = run_analysis(spec).summary_table()
     pd.testing.assert_frame_equal(first, second)
+
+
+RATE_SPEC = """[analysis]
+name = "bad_spec"
+title = "t"
+question = "q"
+model = "beta_binomial"
+
+[data]
+rows = {rows}
+
+[priors.flat]
+p = {{ family = "beta", alpha = 1.0, beta = 1.0 }}
+"""
+
+
+def test_inline_rows_of_ones_own_trial_load_with_their_counts(write_spec):
+    spec = load_spec(write_spec(RATE_SPEC.format(
+        rows='[{ label = "arm_a", x = 7, n = 20 }, { label = "arm_b", x = 3, n = 18 }]')))
+    data = BetaBinomialModel.from_spec(spec).data
+    assert list(data["population"]) == ["arm_a", "arm_b"]
+    assert list(data["x"]) == [7, 3] and list(data["n"]) == [20, 18]
+
+
+@pytest.mark.parametrize(
+    ("rows", "match"),
+    [
+        ('[{ label = "a", x = true, n = 20 }]', r"rows.0, column 'x': value True is invalid"),
+        ('[{ label = "a", x = "7", n = 20 }]', r"rows.0, column 'x'"),
+        ('[{ label = "a", x = 21, n = 20 }]', r"rows.0.*x = 21.*exceeds|exceed"),
+        ('[{ label = "a", x = 1, n = 0 }]', r"rows.0, column 'n'"),
+        ('[{ label = "a", x = 1, n = 2 }, { label = "a", x = 1, n = 2 }]', "duplicated row"),
+        ('[{ label = "a", x = 1, n = 2, extra = 1 }]', "extra"),
+        ("[]", "rows"),
+    ],
+)
+def test_bad_inline_rows_are_one_clear_error_naming_row_and_column(write_spec, rows, match):
+    path = write_spec(RATE_SPEC.format(rows=rows))
+    with pytest.raises(SpecError, match=match) as err:
+        load_spec(path)
+    message = str(err.value)
+    assert str(path) in message and "key 'data.rows'" in message
+    assert "(got [{" not in message  # the rows are not repeated at the end of the line

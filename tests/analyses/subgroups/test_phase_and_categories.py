@@ -292,9 +292,11 @@ def test_fig2_file_factor_that_does_not_add_up_names_file_and_totals(tmp_path, w
     [
         # zero patients, CRs above patients, not adding up to the population (inline)
         ('[data]\nrows = [{ label = "a", x = 0, n = 0 }, { label = "b", x = 1, n = 5 }]\n',
-         "", "subgroups", "'data.rows.0.n'", r"greater than or equal to 1 \(got 0\)"),
+         "", "subgroups", "'data.rows'",
+         r"rows.0, column 'n': value 0 is invalid: a denominator must be at least 1"),
         ('[data]\nrows = [{ label = "a", x = 7, n = 6 }, { label = "b", x = 1, n = 5 }]\n',
-         "", "subgroups", "'data.rows.0'", r"CRs x=7 exceed patients n=6 \(level 'a'\)"),
+         "", "subgroups", "'data.rows'",
+         r"rows.0, column 'x': value 7 is invalid: it exceeds n = 6 \(CRs cannot exceed"),
         ('[data]\nrows = [{ label = "a", x = 1, n = 6 }, { label = "b", x = 1, n = 5 }]\n'
          "population_n = 12\n", "", "subgroups", "'data'",
          "the levels add up to 11 patients, but population_n = 12"),

@@ -57,9 +57,18 @@ shape = { family = "half_normal", sigma = 2 }
 @pytest.mark.parametrize(
     ("old", "new", "match"),
     [
-        ("time = 3.0", "time = -3.0", r"'data.rows.0.time'.*greater than 0"),
-        ("time = 3.0", "time = 0.0", r"'data.rows.0.time'.*greater than 0"),
-        ("event = 1 }", "event = 2 }", r"'data.rows.0.event'.*1"),
+        ("time = 3.0", "time = -3.0",
+         r"'data.rows': rows.0, column 'time': value -3.0 is invalid: .* > 0"),
+        ("time = 3.0", "time = 0.0",
+         r"'data.rows': rows.0, column 'time': value 0.0 is invalid: .* > 0"),
+        ("event = 1 }", "event = 2 }",
+         r"'data.rows': rows.0, column 'event': value 2 is invalid: it must be 0 or 1"),
+        ("event = 1 }", "event = true }",
+         r"'data.rows': rows.0, column 'event': value True .* 0 or 1 \(not a boolean\)"),
+        ("event = 1 }", "event = 1, grp = 1 }",
+         r"'data.rows': rows.0: unknown key\(s\) 'grp'; allowed keys: time, event, group"),
+        ("{ time = 3.0, event = 1 }", "{ event = 1 }",
+         r"'data.rows': rows.0: missing key 'time' \(it must be a finite number > 0\)"),
         ('shape = { family = "half_normal", sigma = 2 }\n', "",
          r"needs priors for \['log_scale', 'shape'\]"),
         ('time_unit = "months"\n', 'time_unit = "months"\nfamily = "lognormal"\ncovariate = true\n'

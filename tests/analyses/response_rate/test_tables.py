@@ -23,7 +23,7 @@ from bayesblina.analyses.response_rate.tables import (
 from bayesblina.data import load_table2_proportions
 from bayesblina.errors import SpecError
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[3]
 PRIORS = {"uniform": (1.0, 1.0), "jeffreys": (0.5, 0.5), "sceptical": (2.0, 18.0),
           "enthusiastic": (5.5, 14.5)}
 
