@@ -9,7 +9,6 @@ The default specs (the repository's ``models/``) ship inside the package as
 from __future__ import annotations
 
 from collections.abc import Iterable
-from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
@@ -81,7 +80,7 @@ def get_components(name: str) -> Components:
 
 
 #: the default specs: the repository's ``models/``, packaged as ``bayesblina.models``
-DEFAULT_SPEC_DIR = Path(str(files("bayesblina.models")))
+DEFAULT_SPEC_DIR = _load.packaged_spec_dir()
 
 
 def parse_spec(raw: dict[str, Any], *, where: str = "<spec>", text: str = "") -> AnalysisSpec:
@@ -95,7 +94,8 @@ def load_spec(path: str | Path) -> AnalysisSpec:
     Parameters
     ----------
     path : str or Path
-        A ``.toml`` file.
+        A ``.toml`` file, or a default spec's name (``"overall_cr"``); a default spec is
+        named ``models/<file>`` in messages and outputs, any other file as given.
 
     Returns
     -------
@@ -106,17 +106,7 @@ def load_spec(path: str | Path) -> AnalysisSpec:
     SpecError
         If the file does not exist, is not valid TOML, or fails validation.
     """
-    path = Path(path)
-    return _load.load_spec(path, resolve=get_model_class, where=_display_path(path))
-
-
-def _display_path(path: Path) -> str:
-    """A default spec is named ``models/<file>`` (not a path of this machine); others as given."""
-    try:
-        inside = path.resolve().parent == DEFAULT_SPEC_DIR.resolve()
-    except OSError:
-        inside = False
-    return f"models/{path.name}" if inside else str(path)
+    return _load.load_named_spec(path, resolve=get_model_class)
 
 
 def load_specs(paths: Iterable[str | Path]) -> list[AnalysisSpec]:

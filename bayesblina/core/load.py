@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import tomllib
 from collections.abc import Callable, Iterable
+from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
@@ -169,3 +170,49 @@ def unique_names(specs: list[AnalysisSpec]) -> list[AnalysisSpec]:
             )
         seen[s.name] = s.source_path
     return specs
+
+
+def packaged_spec_dir() -> Path:
+    """The default specs: the repository's ``models/``, shipped as ``bayesblina.models``."""
+    return Path(str(files("bayesblina.models")))
+
+
+def spec_source(spec: str | Path) -> tuple[Path, str]:
+    """The file of a spec argument and how messages name it.
+
+    A bare name (no folder, no suffix) such as ``"overall_cr"`` is the default spec
+    ``models/overall_cr.toml``; a default spec is named ``models/<file>``, never by a path
+    of this machine; any other path is named as given.
+    """
+    path = Path(spec)
+    folder = packaged_spec_dir()
+    if path.suffix == "" and len(path.parts) == 1 and (folder / f"{spec}.toml").is_file():
+        path = folder / f"{spec}.toml"
+    try:
+        packaged = path.resolve().parent == folder.resolve()
+    except OSError:
+        packaged = False
+    return path, (f"models/{path.name}" if packaged else str(path))
+
+
+def models_resolver(models: Iterable[Any], *, scope: str) -> Resolve:
+    """A model lookup restricted to ``models`` (e.g. one analysis room's), for :func:`load_spec`.
+
+    ``scope`` names the set in the error for any other model (e.g. ``"the survival room"``).
+    """
+    table = {m.name: m for m in models}
+
+    def resolve(name: str, *, where: str = "<spec>") -> Any:
+        try:
+            return table[name]
+        except (KeyError, TypeError):
+            raise SpecError(f"{where}: key 'analysis.model': {name!r} is not a model of "
+                            f"{scope}; allowed: {sorted(table)}") from None
+
+    return resolve
+
+
+def load_named_spec(spec: str | Path, *, resolve: Resolve) -> AnalysisSpec:
+    """Load a spec file, or a default spec by its name (see :func:`spec_source`)."""
+    path, where = spec_source(spec)
+    return load_spec(path, resolve=resolve, where=where)

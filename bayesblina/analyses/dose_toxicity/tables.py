@@ -14,9 +14,7 @@ doses with one decimal below 100 µg/m²/day and none above.
 
 from __future__ import annotations
 
-from importlib.resources import files
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -24,7 +22,7 @@ import pandas as pd
 from bayesblina.analyses.dose_toxicity.blrm import BLRMModel
 from bayesblina.analyses.dose_toxicity.crm import CRMModel
 from bayesblina.analyses.dose_toxicity.exact import blrm_grid_posterior
-from bayesblina.core.load import load_spec
+from bayesblina.core.load import load_named_spec, models_resolver
 from bayesblina.core.spec import AnalysisSpec
 from bayesblina.errors import SpecError
 
@@ -50,15 +48,6 @@ CRM_SPEC = "dose_toxicity_crm"
 #: the quantile of a standard normal at 0.975 (the prior's 95% interval of beta)
 _Z975 = 1.959964
 
-_MODELS: dict[str, type[Any]] = {BLRMModel.name: BLRMModel, CRMModel.name: CRMModel}
-
-
-def _resolve(name: str, *, where: str = "<spec>") -> type[Any]:
-    try:
-        return _MODELS[name]
-    except (KeyError, TypeError):
-        raise SpecError(f"{where}: key 'analysis.model': {name!r} is not a model of the "
-                        f"dose-toxicity room; allowed: {sorted(_MODELS)}") from None
 
 
 def load_dose_toxicity_spec(spec: str | Path, model: str | None = None) -> AnalysisSpec:
@@ -81,12 +70,8 @@ def load_dose_toxicity_spec(spec: str | Path, model: str | None = None) -> Analy
     SpecError
         If the file does not exist, fails validation, or names another model.
     """
-    path = Path(spec)
-    if path.suffix == "" and len(path.parts) == 1:
-        packaged = Path(str(files("bayesblina.models"))) / f"{spec}.toml"
-        out = load_spec(packaged, resolve=_resolve, where=f"models/{packaged.name}")
-    else:
-        out = load_spec(path, resolve=_resolve)
+    out = load_named_spec(spec, resolve=models_resolver([BLRMModel, CRMModel],
+                                                        scope="the dose-toxicity room"))
     if model is not None and out.analysis.model != model:
         raise SpecError(f"{out.source_path}: key 'analysis.model': this table needs a "
                         f"{model!r} spec, got {out.analysis.model!r}")

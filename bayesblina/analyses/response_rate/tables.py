@@ -9,14 +9,13 @@ the data or the conjugate posterior. Nothing here samples: every number is close
 
 from __future__ import annotations
 
-from importlib.resources import files
 from pathlib import Path
 
 import pandas as pd
 from scipy import stats
 
 from bayesblina.analyses.response_rate.model import BetaBinomialModel
-from bayesblina.core.load import load_spec
+from bayesblina.core.load import load_named_spec, models_resolver
 from bayesblina.core.spec import AnalysisSpec
 from bayesblina.errors import SpecError
 
@@ -25,13 +24,6 @@ __all__ = ["load_response_rate_spec", "posterior_table", "prior_table", "prob_te
 
 #: the default spec of this room's page
 DEFAULT_SPEC = "overall_cr"
-
-
-def _resolve(name: str, *, where: str = "<spec>") -> type[BetaBinomialModel]:
-    if name != BetaBinomialModel.name:
-        raise SpecError(f"{where}: key 'analysis.model': {name!r} is not a model of the "
-                        f"response-rate room; allowed: [{BetaBinomialModel.name!r}]")
-    return BetaBinomialModel
 
 
 def load_response_rate_spec(spec: str | Path = DEFAULT_SPEC) -> AnalysisSpec:
@@ -52,11 +44,8 @@ def load_response_rate_spec(spec: str | Path = DEFAULT_SPEC) -> AnalysisSpec:
     SpecError
         If the file does not exist, fails validation or is not a ``beta_binomial`` spec.
     """
-    path = Path(spec)
-    if path.suffix == "" and len(path.parts) == 1:
-        packaged = Path(str(files("bayesblina.models"))) / f"{spec}.toml"
-        return load_spec(packaged, resolve=_resolve, where=f"models/{packaged.name}")
-    return load_spec(path, resolve=_resolve)
+    resolve = models_resolver([BetaBinomialModel], scope="the response-rate room")
+    return load_named_spec(spec, resolve=resolve)
 
 
 def prob_text(value: float) -> str:

@@ -13,7 +13,6 @@ The posterior results of the page come from an MCMC run and are not here.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +21,7 @@ import pandas as pd
 from scipy import stats
 
 from bayesblina.analyses.survival.model import SurvivalModel
-from bayesblina.core.load import load_spec
+from bayesblina.core.load import load_named_spec, models_resolver
 from bayesblina.core.spec import AnalysisSpec
 from bayesblina.data import load_survival_summaries
 from bayesblina.errors import SpecError
@@ -55,13 +54,6 @@ SURVIVAL_SPECS: tuple[str, ...] = ("survival_os", "survival_rfs", "survival_rfs_
 GRID_SIZE = 1000
 
 
-def _resolve(name: str, *, where: str = "<spec>") -> type[SurvivalModel]:
-    if name != SurvivalModel.name:
-        raise SpecError(f"{where}: key 'analysis.model': {name!r} is not a model of the "
-                        f"survival room; allowed: [{SurvivalModel.name!r}]")
-    return SurvivalModel
-
-
 def load_survival_spec(spec: str | Path) -> AnalysisSpec:
     """Load a survival spec: a path, or the name of a packaged default spec.
 
@@ -80,11 +72,8 @@ def load_survival_spec(spec: str | Path) -> AnalysisSpec:
     SpecError
         If the file does not exist, fails validation or is not a ``survival`` spec.
     """
-    path = Path(spec)
-    if path.suffix == "" and len(path.parts) == 1:
-        packaged = Path(str(files("bayesblina.models"))) / f"{spec}.toml"
-        return load_spec(packaged, resolve=_resolve, where=f"models/{packaged.name}")
-    return load_spec(path, resolve=_resolve)
+    resolve = models_resolver([SurvivalModel], scope="the survival room")
+    return load_named_spec(spec, resolve=resolve)
 
 
 def _specs(specs: Sequence[str | Path]) -> dict[str, AnalysisSpec]:
