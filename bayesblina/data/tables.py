@@ -39,7 +39,7 @@ SLUG_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_]{0,63}$")
 
 Kind = Literal[
     "count", "int", "binary", "float", "nonneg", "positive", "pct", "label", "slug", "text",
-    "bool",
+    "bool", "regimen",
 ]
 
 
@@ -75,6 +75,8 @@ RULES: dict[str, str] = {
             "with a letter or digit (e.g. 'phase_2')",
     "text": "it must be text",
     "bool": "it must be 'true' or 'false'",
+    "regimen": "a regimen is a non-empty list of [dose, days] pairs, each a number > 0 "
+               "(e.g. [[5, 7], [15, 21]])",
 }
 
 
@@ -176,6 +178,8 @@ def check_value(value: Any, col: Col) -> Any:
         return value
     if kind == "bool":
         return bool(value)
+    if kind == "regimen":
+        return _regimen(value)
     if kind == "slug" and not SLUG_PATTERN.match(value):
         raise ValueError(RULES[kind])
     if col.allowed is not None and value not in col.allowed:
@@ -205,7 +209,25 @@ def parse_value(raw: str, col: Col) -> Any:
         if low not in ("true", "false"):
             raise ValueError(RULES[kind])
         value = low == "true"
+    elif kind == "regimen":  # a packaged file stores a regimen in columns of its own
+        raise ValueError("a regimen column cannot be read from a CSV cell")
     return check_value(value, col)
+
+
+def _regimen(value: Any) -> list[tuple[float, float]]:
+    """A regimen: a non-empty list of ``[dose, days]`` pairs of numbers > 0, as tuples."""
+    if not isinstance(value, list) or not value:
+        raise ValueError(RULES["regimen"])
+    out = []
+    for pair in value:
+        if not (isinstance(pair, list | tuple) and len(pair) == 2 and all(
+                isinstance(v, int | float) and not isinstance(v, bool) for v in pair)):
+            raise ValueError(RULES["regimen"])
+        dose, days = float(pair[0]), float(pair[1])
+        if not (math.isfinite(dose) and math.isfinite(days) and dose > 0 and days > 0):
+            raise ValueError(f"{RULES['regimen']}; got the pair {list(pair)!r}")
+        out.append((dose, days))
+    return out
 
 
 def toml_type(value: object) -> str:
@@ -245,6 +267,8 @@ def parse_toml_value(value: object, col: Col) -> Any:
         typed = isinstance(value, (int, float)) and not isinstance(value, bool)
     elif kind == "bool":
         typed = isinstance(value, bool)
+    elif kind == "regimen":
+        typed = isinstance(value, list)
     else:
         typed = isinstance(value, str)
     if not typed:
@@ -269,6 +293,7 @@ DTYPES: dict[str, Any] = {
     "slug": STRING,
     "text": STRING,
     "bool": "boolean",
+    "regimen": object,
 }
 
 

@@ -186,3 +186,29 @@ def test_good_binomial_rows_pass_the_checks() -> None:
                             BINOMIAL, checks=[binomial_checks])
     assert list(frame["x"]) == [1, 5] and str(frame["n"].dtype) == "Int64"
     assert str(frame["label"].dtype) == "string"
+
+
+REGIMEN = (Col("label", "label"), Col("periods", "regimen"))
+
+
+def test_a_regimen_becomes_a_list_of_dose_days_tuples() -> None:
+    df = frame_from_rows([{"label": "a", "periods": [[5, 7], [15.0, 21]]}], REGIMEN)
+    assert df["periods"].iat[0] == [(5.0, 7.0), (15.0, 21.0)]
+    assert df["periods"].dtype == object
+
+
+@pytest.mark.parametrize(
+    "periods",
+    [[], [[5]], [[5, 7, 1]], [[0, 7]], [[5, -7]], [[5, True]], [["5", 7]], [[5, float("inf")]],
+     5, "5x7"],
+)
+def test_a_bad_regimen_is_refused_naming_row_and_column(periods: Any) -> None:
+    with pytest.raises(DataError, match=r"rows.0, column 'periods'.*\[dose, days\] pairs"):
+        frame_from_rows([{"label": "a", "periods": periods}], REGIMEN)
+
+
+def test_a_regimen_cannot_come_from_a_csv_cell(tmp_path: Path) -> None:
+    path = tmp_path / "r.csv"
+    path.write_text("label,periods\na,5x28\n", encoding="utf-8")
+    with pytest.raises(DataError, match="a regimen column cannot be read from a CSV cell"):
+        read_csv_table(path, REGIMEN)

@@ -22,18 +22,27 @@ from bayesblina.core.frequentist import exact_ci_table
 from bayesblina.core.model import BayesModel
 from bayesblina.core.summaries import summarise_draws
 from bayesblina.data import load_phase1_cohorts
+from bayesblina.data.tables import (
+    Col,
+    Table,
+    check_not_more,
+    check_positive_n,
+    check_unique,
+    frame_from_rows,
+)
 from bayesblina.errors import DataError, SpecError
 
 PositiveFloat = Annotated[float, Field(gt=0)]
 Probability = Annotated[float, Field(gt=0, lt=1)]
 __all__ = [
+    "COHORT_COLUMNS",
     "CYCLE_DAYS",
     "TREATMENTS",
-    "DoseCohort",
     "DoseToxData",
     "DoseToxModel",
     "DoseToxOptions",
     "cohorts_from_table",
+    "inline_cohorts",
     "is_published_data",
     "regimen_days",
     "risk_summary",
@@ -54,21 +63,32 @@ def _same_days(a: float, b: float) -> bool:
     return math.isclose(a, b, rel_tol=_DAYS_RTOL, abs_tol=0.0)
 
 
-class DoseCohort(BaseModel):
-    """One cohort given inline: its regimen as (dose, days) periods, patients and DLTs."""
+#: the keys of one inline cohort: ``{ label = "20/40", periods = [[20, 7], [40, 21]],
+#: patients = 4, dlts = 2 }`` (through the typed-row engine of :mod:`bayesblina.data.tables`)
+COHORT_COLUMNS = (Col("label", "label"), Col("periods", "regimen"), Col("patients", "count"),
+                  Col("dlts", "count"))
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
-    label: str = Field(min_length=1)
-    periods: Annotated[list[tuple[PositiveFloat, PositiveFloat]], Field(min_length=1)]
-    patients: Annotated[int, Field(ge=1)]
-    dlts: Annotated[int, Field(ge=0)]
+def _cohort_checks(table: Table) -> None:
+    """Unique labels, at least one patient, no more DLTs than patients."""
+    check_unique(table, ["label"])
+    check_positive_n(table, "patients")
+    check_not_more(table, "dlts", "patients", "DLTs cannot exceed patients")
 
-    @model_validator(mode="after")
-    def _dlts_le_patients(self) -> DoseCohort:
-        if self.dlts > self.patients:
-            raise ValueError(f"DLTs {self.dlts} exceed patients {self.patients}")
-        return self
+
+def inline_cohorts(rows: list[dict[str, Any]]) -> pd.DataFrame:
+    """A spec's inline cohorts as a frame (``label, periods, patients, dlts``), checked.
+
+    Raises
+    ------
+    DataError
+        Naming the cohort (``cohorts.2``), the key, the value and what is allowed.
+    """
+    df = frame_from_rows(rows, COHORT_COLUMNS, what="cohorts", checks=[_cohort_checks])
+    df["label"] = df["label"].astype(str).astype(object)
+    for col in ("patients", "dlts"):
+        df[col] = df[col].astype("int64")
+    return df
 
 
 class DoseToxData(BaseModel):
@@ -83,27 +103,30 @@ class DoseToxData(BaseModel):
     extra_dlt_cohort: str | None = None
     #: the DLT window in days (inline cohorts only): every cohort's periods must add up to it
     dlt_window_days: PositiveFloat | None = None
-    cohorts: list[DoseCohort] | None = None
+    cohorts: list[dict[str, Any]] | None = None
 
     @field_validator("cohorts")
     @classmethod
     def _cover_the_window(
-        cls, cohorts: list[DoseCohort] | None, info: ValidationInfo
-    ) -> list[DoseCohort] | None:
-        if not cohorts:
+        cls, cohorts: list[dict[str, Any]] | None, info: ValidationInfo
+    ) -> list[dict[str, Any]] | None:
+        if cohorts is None:
             return cohorts
+        try:
+            frame = inline_cohorts(cohorts)
+        except DataError as err:
+            raise ValueError(str(err)) from None
         window = info.data.get("dlt_window_days")
-        first = cohorts[0]
-        for c in cohorts:
-            days = regimen_days(c.periods)
+        first, first_days = frame["label"].iat[0], regimen_days(frame["periods"].iat[0])
+        for label, periods in zip(frame["label"], frame["periods"], strict=True):
+            days = regimen_days(periods)
             if window is not None and not _same_days(days, window):
                 raise ValueError(
-                    f"cohort {c.label!r}: its periods last {days:g} days, not the DLT window "
+                    f"cohort {label!r}: its periods last {days:g} days, not the DLT window "
                     f"dlt_window_days = {window:g}; a cohort's periods must add up to the window"
                 )
-            if window is None and not _same_days(days, regimen_days(first.periods)):
-                raise ValueError(_window_mismatch(c.label, days, first.label,
-                                                  regimen_days(first.periods)))
+            if window is None and not _same_days(days, first_days):
+                raise ValueError(_window_mismatch(label, days, first, first_days))
         return cohorts
 
     @model_validator(mode="after")
@@ -231,9 +254,7 @@ class DoseToxModel(BayesModel):
     def load_data(cls, data_spec: Any) -> pd.DataFrame:
         """Cohorts as ``label, periods, patients, dlts, source`` (periods: (dose, days))."""
         if data_spec.cohorts is not None:
-            df = pd.DataFrame([c.model_dump() for c in data_spec.cohorts])
-            df["source"] = "spec"
-            return df
+            return inline_cohorts(data_spec.cohorts).assign(source="spec")
 
         return cohorts_from_table(load_phase1_cohorts(), data_spec)
 
