@@ -8,7 +8,7 @@ from typing import Any
 import pandas as pd
 from matplotlib.figure import Figure
 
-from bayesblina.analyses.multifactor.model import MultifactorModel
+from bayesblina.analyses.multifactor.model import MultifactorModel, is_inline
 from bayesblina.analyses.multifactor.plots import multifactor_forest
 from bayesblina.analyses.multifactor.validation_tables import load_results
 from bayesblina.core.components import Components, Extras, model_of, passed_idata
@@ -16,24 +16,27 @@ from bayesblina.core.fit import AnalysisResult, Fit
 
 
 def adjustment(fit: Fit, cache: MutableMapping[str, Any]) -> Extras:
-    """Raw vs adjusted contrasts, the imputed cross-tables, and the summary.json keys."""
+    """Raw vs adjusted contrasts (when any is reported), imputed cross-tables, summary.json."""
     model = model_of(MultifactorModel, fit)
-    return Extras(
-        tables={
-            "Raw vs adjusted contrasts": model.adjustment_table(
-                fit.idata, fit.spec.summary.ci_prob,
-                model.unadjusted_log_odds_ratios(
-                    model.options.factor_alone_sampler or fit.spec.sampler, gate=fit.spec.gate),
-            ),
-            "Imputed cross-tables (posterior mean counts, 95% interval)":
-                model.imputed_tables(fit.idata),
-        },
-        json=model.summary_json(fit.idata, fit.spec),
-    )
+    tables = {}
+    if model.contrasts():
+        tables["Raw vs adjusted contrasts"] = model.adjustment_table(
+            fit.idata, fit.spec.summary.ci_prob,
+            model.unadjusted_log_odds_ratios(
+                model.options.factor_alone_sampler or fit.spec.sampler, gate=fit.spec.gate),
+        )
+    tables["Imputed cross-tables (posterior mean counts, 95% interval)"] = (
+        model.imputed_tables(fit.idata))
+    return Extras(tables=tables, json=model.summary_json(fit.idata, fit.spec))
 
 
 def validation(fit: Fit, cache: MutableMapping[str, Any]) -> Extras:
-    """The stored tables of the model's simulation validation (when they were run)."""
+    """The stored tables of the model's simulation validation (when they were run).
+
+    They validate the model on this trial's margins: none for inline margins.
+    """
+    if is_inline(fit.data):
+        return Extras()
     tables = {}
     checks, fixed = load_results("sbc_checks"), load_results("fixed_truth")
     if checks is not None:

@@ -15,8 +15,12 @@ table of patients is missing data, constrained by every published margin
 (:mod:`bayesblina.reconstruct.margins`: each factor by study part and by CR, the CR split by
 blasts within each study part, and the < 2 year olds by blasts and CR). Every patient's
 study part, blast group and CR are known, so the unknowns are the latent levels per
-patient. Their prior is a Dirichlet-multinomial: within each study part the covariate
-table (blasts x latent factors) has cell probabilities ``pi ~ Dirichlet(a, ..., a)``
+patient. Another trial's margins may be given inline (``[data] rows``, the same tidy
+margins table): its study parts, blast groups, latent factors and their levels are read
+from the rows (:class:`~bayesblina.reconstruct.margins.Margins`), and only the contrasts
+``options.contrasts`` names are reported. The prior of the latent levels is a
+Dirichlet-multinomial: within each study part the covariate table (blasts x latent
+factors) has cell probabilities ``pi ~ Dirichlet(a, ..., a)``
 (``options.covariate_concentration = a``; ``pi`` is integrated out). The posterior is
 sampled by data augmentation inside one ``pm.sample`` call: NUTS for the continuous
 parameters given the table, and :class:`~bayesblina.analyses.multifactor.table_step.MarginTableStep`
@@ -49,11 +53,11 @@ from bayesblina.core.priors import Prior
 from bayesblina.core.spec import GateThresholds, SamplerSettings
 from bayesblina.core.summaries import interval_summary, summarise_draws
 from bayesblina.data import load_subgroups
-from bayesblina.errors import SpecError
+from bayesblina.data.tables import Col, Table, check_unique, frame_from_rows
+from bayesblina.errors import DataError, SpecError
 from bayesblina.reconstruct.margins import (
+    COLUMNS,
     LATENT_FACTORS,
-    LEVELS,
-    PHASES,
     Margins,
     published_margins,
 )
@@ -69,7 +73,10 @@ if TYPE_CHECKING:
     )
 
 KNOWN_FACTORS = ("marrow_blasts", "phase")
-#: adjusted contrasts reported per factor: (level a, level b) for beta[a] - beta[b]
+#: the source of margins given inline in a spec (``[data] rows``)
+INLINE_SOURCE = "spec"
+#: this trial's adjusted contrasts reported per factor: (level a, level b) for
+#: beta[a] - beta[b] (inline margins report only ``options.contrasts``)
 CONTRASTS: dict[str, list[tuple[str, str]]] = {
     "age": [("<2", "7-17"), ("2-6", "7-17")],
     "marrow_blasts": [("<50%", ">=50%")],
@@ -84,16 +91,21 @@ GATE_VARS = ["mu", "tau", "log_odds_ratio", "standardised_rate"]
 
 
 def resolve_contrasts(
-    contrasts: list[tuple[str, str, str]] | None, terms: list[str]
+    contrasts: list[tuple[str, str, str]] | None,
+    levels: dict[str, tuple[str, ...]],
+    defaults: dict[str, list[tuple[str, str]]] = CONTRASTS,
 ) -> list[tuple[str, str, str]]:
     """The adjusted contrasts ``(factor, level a, level b)`` reported for these terms.
 
     Parameters
     ----------
     contrasts : list of (str, str, str) or None
-        ``options.contrasts``; ``None`` for :data:`CONTRASTS` of every term.
-    terms : list of str
-        The factors of the linear predictor.
+        ``options.contrasts``; ``None`` for the ``defaults`` of every term.
+    levels : dict of str to tuple of str
+        The factors of the linear predictor (in order) and their levels.
+    defaults : dict of str to list of (str, str)
+        The contrasts reported when ``options.contrasts`` names none: this trial's
+        (:data:`CONTRASTS`), or none (``{}``) for inline margins.
 
     Raises
     ------
@@ -101,36 +113,103 @@ def resolve_contrasts(
         If a factor is not a term, a level not one of its factor's, or a level is
         contrasted with itself.
     """
+    terms = list(levels)
     if contrasts is None:
-        return [(f, a, b) for f in terms for a, b in CONTRASTS[f]]
+        return [(f, a, b) for f in terms for a, b in defaults.get(f, [])]
     for f, a, b in contrasts:
         if f not in terms:
             raise SpecError(
                 f"key 'options.contrasts': factor {f!r} is not in the model; allowed: {terms}"
             )
         for level in (a, b):
-            if level not in LEVELS[f]:
+            if level not in levels[f]:
                 raise SpecError(
                     f"key 'options.contrasts': unknown level {level!r} of {f!r}; "
-                    f"allowed: {list(LEVELS[f])}"
+                    f"allowed: {list(levels[f])}"
                 )
         if a == b:
             raise SpecError(f"key 'options.contrasts': level {a!r} contrasted with itself")
     return [(str(f), str(a), str(b)) for f, a, b in contrasts]
 
 
-class MultifactorData(BaseModel):
-    """``[data]``: the latent factors (their margins are read from the packaged data).
+#: the keys of one inline margin row (the margins table's columns, ``source`` aside)
+ROW_COLUMNS = (
+    Col("margin", "label"),
+    Col("factor", "slug", False),
+    Col("level", "label", False),
+    Col("phase", "label", False),
+    Col("marrow_blasts", "label", False),
+    Col("cr", "binary", False),
+    Col("count", "count"),
+)
 
-    ``factors`` lists the factors whose per-patient levels are unknown (the paper prints
-    only their margins); ``age_lt2_by_blasts`` keeps Table 2's split of the < 2 year olds
-    by blasts and CR as a constraint.
+
+def _row_checks(table: Table) -> None:
+    """Each count once per margin; the factor and level of every latent-factor row."""
+    check_unique(table, ["margin", "level", "phase", "marrow_blasts", "cr"])
+    for pos, (margin, factor, level) in enumerate(
+        table.df[["margin", "factor", "level"]].itertuples(index=False, name=None)
+    ):
+        if margin == Margins.KNOWN_MARGIN:
+            continue
+        for col, value in (("factor", factor), ("level", level)):
+            if pd.isna(value):
+                raise table.fail(pos, col, None, f"a row of margin {margin!r} needs its {col}")
+
+
+def inline_margins(rows: list[dict[str, Any]]) -> pd.DataFrame:
+    """A spec's inline margins as the tidy margins table (:data:`COLUMNS`), checked.
+
+    Each row is one count: ``margin`` (its kind, see
+    :func:`bayesblina.reconstruct.margins.margin_by`), ``factor``, ``level``, the known
+    attributes it is split by (``phase``, ``marrow_blasts``, ``cr`` as 0/1; the others
+    left out) and ``count``. Rows of the known margin ``"phase x marrow_blasts x cr"``
+    may leave out ``factor`` and ``level`` (``"marrow_blasts"`` and the blast group).
+    The source of every row is ``spec``; whether the margins add up is checked by
+    :class:`~bayesblina.reconstruct.margins.Margins`.
+
+    Raises
+    ------
+    DataError
+        Naming the row (``rows.3``), the column, the value and what is allowed.
+    """
+    frame = frame_from_rows(rows, ROW_COLUMNS, what="rows", checks=[_row_checks])
+    out = pd.DataFrame({
+        c: [("" if pd.isna(v) else str(v)) for v in frame[c]]
+        for c in ("margin", "factor", "level", "phase", "marrow_blasts")
+    })
+    known = out["margin"] == Margins.KNOWN_MARGIN
+    out.loc[known & (out["factor"] == ""), "factor"] = "marrow_blasts"
+    no_level = known & (out["level"] == "")
+    out.loc[no_level, "level"] = out.loc[no_level, "marrow_blasts"]
+    out["cr"] = ["" if pd.isna(v) else str(int(v)) for v in frame["cr"]]
+    out["count"] = frame["count"].astype("int64")
+    out["source"] = INLINE_SOURCE
+    return out[COLUMNS]
+
+
+def is_inline(data: pd.DataFrame) -> bool:
+    """Whether margins were given inline in a spec (source ``spec``), not this trial's."""
+    return bool(len(data)) and bool((data["source"] == INLINE_SOURCE).all())
+
+
+class MultifactorData(BaseModel):
+    """``[data]``: this trial's latent factors (packaged margins), or one's own margins inline.
+
+    Packaged: ``factors`` lists the factors whose per-patient levels are unknown (the
+    paper prints only their margins); ``age_lt2_by_blasts`` keeps Table 2's split of the
+    < 2 year olds by blasts and CR as a constraint. Inline: ``rows``, the margins table of
+    one's own trial (:func:`inline_margins`): its study parts, blast groups, latent
+    factors and their levels are taken from the rows, in the order they first appear.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     factors: Annotated[list[str], Field(min_length=1)] = ["age", "refractory"]
     age_lt2_by_blasts: bool = True
+    #: one count per row: ``{ margin = "cr x age", factor = "age", level = "<2", cr = 1,
+    #: count = 6 }`` (:func:`inline_margins`)
+    rows: Annotated[list[dict[str, Any]], Field(min_length=2)] | None = None
 
     @field_validator("factors")
     @classmethod
@@ -146,6 +225,23 @@ class MultifactorData(BaseModel):
         if len(set(value)) != len(value):
             raise ValueError(f"factor listed twice in {value}")
         return value
+
+    @field_validator("rows")
+    @classmethod
+    def _typed_rows(cls, rows: list[dict[str, Any]] | None) -> list[dict[str, Any]] | None:
+        if rows is not None:
+            inline_margins(rows)  # a DataError is a ValueError: 'data.rows' names it
+        return rows
+
+    @model_validator(mode="after")
+    def _one_source(self) -> MultifactorData:
+        packaged = {"factors", "age_lt2_by_blasts"} & self.model_fields_set
+        if self.rows is not None and packaged:
+            raise ValueError(
+                f"give inline 'rows' (your trial's margins) or the packaged {sorted(packaged)}, "
+                "not both"
+            )
+        return self
 
 
 class MultifactorOptions(BaseModel):
@@ -176,6 +272,15 @@ class MultifactorOptions(BaseModel):
         return self
 
 
+def term_levels(options: Any, margins: Margins) -> dict[str, tuple[str, ...]]:
+    """Each term of the linear predictor (known factors, then latent) with its levels.
+
+    The levels come from the margins: the study parts for ``phase``, the blast groups for
+    ``marrow_blasts``, each latent factor's levels in the order they first appear.
+    """
+    return {f: margins.levels[f] for f in [*options.known_factors, *margins.latent_factors]}
+
+
 class MultifactorPriors(PriorSetBase):
     """``mu`` (logit CR rate at the reference) and ``tau`` (SD of each factor's effects)."""
 
@@ -188,7 +293,11 @@ class MultifactorPriors(PriorSetBase):
 
 
 class MultifactorModel(BayesModel):
-    """Additive hierarchical logistic model over several factors, from margins only."""
+    """Additive hierarchical logistic model over several factors, from margins only.
+
+    Parts, factors and levels (``coords``, contrasts, the covariate table's cells) are
+    the margins' (:attr:`levels`): this trial's for the packaged data, one's own inline.
+    """
 
     name: ClassVar[str] = "subgroups_multifactor"
     DataSpec: ClassVar[type[BaseModel]] = MultifactorData
@@ -208,15 +317,48 @@ class MultifactorModel(BayesModel):
     # -- data -------------------------------------------------------------------------
     @classmethod
     def load_data(cls, data_spec: Any) -> pd.DataFrame:
-        """The published margins of the latent factors (tidy rows, see :class:`Margins`)."""
+        """The margins: inline ``rows``, or this trial's published margins of ``factors``.
+
+        Returns
+        -------
+        pandas.DataFrame
+            The tidy margins table (:data:`~bayesblina.reconstruct.margins.COLUMNS`, see
+            :class:`~bayesblina.reconstruct.margins.Margins`).
+
+        Raises
+        ------
+        DataError
+            If a packaged file or an inline row is malformed.
+        """
+        if data_spec.rows is not None:
+            return inline_margins(data_spec.rows)
         return published_margins(
             data_spec.factors, age_lt2_by_blasts=data_spec.age_lt2_by_blasts
         ).rows
 
     @classmethod
     def validate_data(cls, data: pd.DataFrame) -> pd.DataFrame:
-        """The margins must be complete, add up, and admit at least one patient table."""
+        """The margins must be complete, add up, and admit at least one patient table.
+
+        Every latent factor needs its CR margin (``cr x <factor>``, every level): the raw
+        rates the adjusted ones are set beside.
+
+        Raises
+        ------
+        DataError
+            Naming the margin and what is wrong (see
+            :class:`~bayesblina.reconstruct.margins.Margins`).
+        """
         margins = Margins(data)
+        for f in margins.latent_factors:
+            c = next((c for c in margins.constraints if c.margin == f"cr x {f}"), None)
+            if c is None or c.levels != margins.levels[f]:
+                have = list(c.levels) if c is not None else []
+                raise DataError(
+                    f"margins: margin 'cr x {f}' is missing or incomplete (levels {have}, "
+                    f"needed: {list(margins.levels[f])}): each latent factor needs its CR "
+                    "margin, every level with its CRs (cr = 1) and the rest (cr = 0)"
+                )
         margins.feasible_assignment(np.random.default_rng(0))
         return margins.rows
 
@@ -237,7 +379,7 @@ class MultifactorModel(BayesModel):
 
     @property
     def latent(self) -> tuple[str, ...]:
-        """The latent factors, in :data:`LATENT_FACTORS` order."""
+        """The latent factors, in the margins' order (the order they first appear)."""
         return self.margins.latent_factors
 
     @property
@@ -245,8 +387,14 @@ class MultifactorModel(BayesModel):
         """Every factor of the linear predictor: known ones first, then the latent ones."""
         return [*self.options.known_factors, *self.latent]
 
+    @property
+    def levels(self) -> dict[str, tuple[str, ...]]:
+        """Each term's levels, from the margins (the study parts for ``phase``)."""
+        return term_levels(self.options, self.margins)
+
     def _resolve_contrasts(self) -> list[tuple[str, str, str]]:
-        return resolve_contrasts(self.options.contrasts, self.terms)
+        return resolve_contrasts(self.options.contrasts, self.levels,
+                                 {} if is_inline(self.data) else CONTRASTS)
 
     @classmethod
     def check_options(cls, options: BaseModel, data: pd.DataFrame) -> None:
@@ -261,8 +409,15 @@ class MultifactorModel(BayesModel):
         SpecError
             Naming ``options.contrasts`` and the factor or level (with the allowed ones).
         """
-        terms = [*options.known_factors, *Margins(data).latent_factors]  # type: ignore[attr-defined]
-        resolve_contrasts(options.contrasts, terms)  # type: ignore[attr-defined]
+        levels = term_levels(options, Margins(data))
+        for f in options.known_factors:  # type: ignore[attr-defined]
+            if len(levels[f]) < 2:
+                raise SpecError(
+                    f"key 'options.known_factors': {f!r} has one level {list(levels[f])} in "
+                    "the margins; a factor needs at least two"
+                )
+        resolve_contrasts(options.contrasts, levels,  # type: ignore[attr-defined]
+                          {} if is_inline(data) else CONTRASTS)
 
     def contrasts(self) -> list[tuple[str, str, str]]:
         """The adjusted contrasts reported: ``(factor, level a, level b)``."""
@@ -280,23 +435,27 @@ class MultifactorModel(BayesModel):
         shapes = tuple(
             (c.margin, c.target.shape) for f in self.latent for c in self.constraints_of(f)
         )
-        return (*super().structure_key(), tuple(self.terms), shapes, self.margins.n_patients)
+        return (*super().structure_key(), tuple(self.levels.items()), shapes,
+                self.margins.n_patients)
 
     def coords(self) -> dict[str, list[Any]]:
         """Patients, factors, levels of each factor, subgroups and contrasts."""
+        levels = self.levels
         out: dict[str, list[Any]] = {
             "patient": list(range(self.margins.n_patients)),
             "factor": self.terms,
-            "subgroup": [term_label(f, lv) for f in self.terms for lv in LEVELS[f]],
-            "contrast": [contrast_name(*c) for c in self.contrasts()],
+            "subgroup": [term_label(f, lv) for f in self.terms for lv in levels[f]],
         }
+        if self.contrasts():
+            out["contrast"] = [contrast_name(*c) for c in self.contrasts()]
         for f in self.terms:
-            out[f"{f}_level"] = list(LEVELS[f])
+            out[f"{f}_level"] = list(levels[f])
         return out
 
     def data_values(self) -> dict[str, np.ndarray]:
         """Known attributes per patient and, per latent factor, constraint keys and targets."""
         m = self.margins
+        levels = m.levels
         out: dict[str, np.ndarray] = {
             "phase_index": m.known_index("phase"),
             "blasts_index": m.known_index("marrow_blasts"),
@@ -305,15 +464,16 @@ class MultifactorModel(BayesModel):
         for f in self.latent:
             for c_i, c in enumerate(self.constraints_of(f)):
                 out[f"{f}__key{c_i}"] = m.group_index(c)
-                mask = np.array([lv in c.levels for lv in LEVELS[f]], dtype="int64")
+                mask = np.array([lv in c.levels for lv in levels[f]], dtype="int64")
                 out[f"{f}__mask{c_i}"] = mask
                 # full width (every level), zero where a level is not constrained
-                target = np.zeros((len(c.groups), len(LEVELS[f])), dtype="int64")
-                target[:, [LEVELS[f].index(lv) for lv in c.levels]] = c.target
+                target = np.zeros((len(c.groups), len(levels[f])), dtype="int64")
+                target[:, [levels[f].index(lv) for lv in c.levels]] = c.target
                 out[f"{f}__target{c_i}"] = target
         return out
 
     def _define(self) -> None:
+        levels = self.levels
         values = self.data_values()
         data = {k: pm.Data(k, v) for k, v in values.items()}
         alpha = pm.Data("covariate_concentration", float(self.options.covariate_concentration))
@@ -325,7 +485,7 @@ class MultifactorModel(BayesModel):
         rng = np.random.default_rng(0)
         start = self.margins.feasible_assignment(rng)
         for f in self.latent:
-            k = len(LEVELS[f])
+            k = len(levels[f])
             index[f] = pm.Categorical(
                 f"latent_{f}", p=np.full(k, 1.0 / k), dims="patient", initval=start[f]
             )
@@ -339,11 +499,11 @@ class MultifactorModel(BayesModel):
 
         # the covariate table's Dirichlet-multinomial prior (pi integrated out), per part
         cell = data["blasts_index"]
-        stride = len(LEVELS["marrow_blasts"])
+        stride = len(self.margins.levels["marrow_blasts"])
         for f in self.latent:
             cell = cell + index[f] * stride
-            stride *= len(LEVELS[f])
-        n_phase = len(PHASES)
+            stride *= len(levels[f])
+        n_phase = len(self.margins.phases)
         onehot = pt.eq(
             (data["phase_index"] * stride + cell)[:, None], pt.arange(n_phase * stride)[None, :]
         )
@@ -359,7 +519,7 @@ class MultifactorModel(BayesModel):
         # the published margins: any table that misses one has probability zero
         ok = []
         for f in self.latent:
-            k = len(LEVELS[f])
+            k = len(levels[f])
             for c_i, c in enumerate(self.constraints_of(f)):
                 key, mask = data[f"{f}__key{c_i}"], data[f"{f}__mask{c_i}"]
                 target = data[f"{f}__target{c_i}"]
@@ -369,26 +529,29 @@ class MultifactorModel(BayesModel):
                 ok.append(pt.all(pt.eq(full * mask[None, :], target)))
         pm.Potential("margins", pt.switch(pt.all(pt.stack(ok)), 0.0, -np.inf))
 
-        # adjusted contrasts and standardised (marginal) rates
-        pm.Deterministic(
-            "log_odds_ratio",
-            pt.stack([beta[f][LEVELS[f].index(a)] - beta[f][LEVELS[f].index(b)]
-                      for f, a, b in self.contrasts()]),
-            dims="contrast",
-        )
+        # adjusted contrasts (when any is reported) and standardised (marginal) rates
+        if self.contrasts():
+            pm.Deterministic(
+                "log_odds_ratio",
+                pt.stack([beta[f][levels[f].index(a)] - beta[f][levels[f].index(b)]
+                          for f, a, b in self.contrasts()]),
+                dims="contrast",
+            )
         rates = []
         for f in self.terms:
             without = eta - beta[f][index[f]]
-            for j in range(len(LEVELS[f])):
+            for j in range(len(levels[f])):
                 rates.append(pm.math.sigmoid(without + beta[f][j]).mean())
         rate = pm.Deterministic("standardised_rate", pt.stack(rates), dims="subgroup")
         labels = self.coords()["subgroup"]
-        pm.Deterministic(
-            "standardised_difference",
-            pt.stack([rate[labels.index(term_label(f, a))] - rate[labels.index(term_label(f, b))]
-                      for f, a, b in self.contrasts()]),
-            dims="contrast",
-        )
+        if self.contrasts():
+            pm.Deterministic(
+                "standardised_difference",
+                pt.stack([rate[labels.index(term_label(f, a))]
+                          - rate[labels.index(term_label(f, b))]
+                          for f, a, b in self.contrasts()]),
+                dims="contrast",
+            )
         # what the table step reads at every iteration (current parameter and data values)
         self._step_outputs = [
             base,
@@ -419,7 +582,7 @@ class MultifactorModel(BayesModel):
                 latent,
                 factors=list(self.latent),
                 info_fn=info,
-                n_levels=[len(LEVELS[f]) for f in self.latent],
+                n_levels=[len(self.levels[f]) for f in self.latent],
                 proposals=self.options.proposals,
             )
         return [nuts, table]
@@ -433,28 +596,33 @@ class MultifactorModel(BayesModel):
         return out
 
     def gate_vars(self) -> list[str]:
-        """Continuous quantities only: the imputed table is discrete."""
-        return list(GATE_VARS)
+        """Continuous quantities only: the imputed table is discrete (no contrasts: none)."""
+        if self.contrasts():
+            return list(GATE_VARS)
+        return [v for v in GATE_VARS if v != "log_odds_ratio"]
 
     # -- results ----------------------------------------------------------------------
     def summarise(self, idata: az.InferenceData, settings: SummarySettings) -> pd.DataFrame:
         """Long table of the reported quantities.
 
         ``quantity`` is one of log_odds_ratio, standardised_rate, standardised_difference,
-        tau, mu; ``population`` names the contrast, subgroup or factor.
+        tau, mu; ``population`` names the contrast, subgroup or factor (no contrast
+        reported: no log_odds_ratio and standardised_difference rows).
         """
         post = idata.posterior
         kw = {"ci_prob": settings.ci_prob, "hdi_prob": settings.hdi_prob}
+        contrasts = "log_odds_ratio" in post  # none reported: no contrast variables
         parts = [
-            summarise_draws(post["log_odds_ratio"], thresholds=[0.0], label="diff", **kw)
-            .rename(columns={"contrast": "population"}).assign(quantity="log_odds_ratio"),
+            *([summarise_draws(post["log_odds_ratio"], thresholds=[0.0], label="diff", **kw)
+               .rename(columns={"contrast": "population"}).assign(quantity="log_odds_ratio")]
+              if contrasts else []),
             summarise_draws(post["standardised_rate"], thresholds=settings.thresholds,
                             label="p", **kw)
             .rename(columns={"subgroup": "population"}).assign(quantity="standardised_rate"),
-            summarise_draws(post["standardised_difference"], thresholds=[0.0], label="diff",
-                            **kw)
-            .rename(columns={"contrast": "population"})
-            .assign(quantity="standardised_difference"),
+            *([summarise_draws(post["standardised_difference"], thresholds=[0.0],
+                               label="diff", **kw)
+               .rename(columns={"contrast": "population"})
+               .assign(quantity="standardised_difference")] if contrasts else []),
             summarise_draws(post["tau"], **kw).rename(columns={"factor": "population"})
             .assign(quantity="tau"),
             summarise_draws(post["mu"], **kw).assign(quantity="mu", population=""),
@@ -464,12 +632,15 @@ class MultifactorModel(BayesModel):
                                                                            "population")]]]
 
     def raw_margins(self) -> dict[str, tuple[int, int]]:
-        """CRs and patients per subgroup, from the margins: ``{"age=<2": (6, 10), ...}``."""
+        """CRs and patients per subgroup, from the margins: ``{"age=<2": (6, 10), ...}``.
+
+        A latent factor's counts come from its ``cr x <factor>`` margin.
+        """
         m = self.margins
         out = {}
         pts = m.patients
-        for f in self.terms:
-            for lv in LEVELS[f]:
+        for f, levels in self.levels.items():
+            for lv in levels:
                 if f in KNOWN_FACTORS:
                     at = pts[f] == lv
                     out[term_label(f, lv)] = (int(pts.loc[at, "cr"].sum()), int(at.sum()))
@@ -497,7 +668,7 @@ class MultifactorModel(BayesModel):
         out: dict[str, np.ndarray | None] = {}
         for f in dict.fromkeys(f for f, _, _ in self.contrasts()):
             rows = pd.DataFrame([{"subgroup": lv, "x": raw[term_label(f, lv)][0],
-                                  "n": raw[term_label(f, lv)][1]} for lv in LEVELS[f]])
+                                  "n": raw[term_label(f, lv)][1]} for lv in self.levels[f]])
             pairs = [[a, b] for g, a, b in self.contrasts() if g == f]
             model = cache.get(f)
             if model is None:
@@ -578,8 +749,8 @@ class MultifactorModel(BayesModel):
             for g in self.terms[i + 1:]:
                 if f not in self.latent and g not in self.latent:
                     continue
-                for a_i, a in enumerate(LEVELS[f]):
-                    for b_i, b in enumerate(LEVELS[g]):
+                for a_i, a in enumerate(self.levels[f]):
+                    for b_i, b in enumerate(self.levels[g]):
                         n_ab = ((vals[f] == a_i) & (vals[g] == b_i)).sum(axis=1)
                         rows.append({"factor_a": f, "level_a": a, "factor_b": g, "level_b": b,
                                      "mean_count": float(n_ab.mean()),
@@ -601,7 +772,9 @@ class MultifactorModel(BayesModel):
             for s in post["standardised_rate"].coords["subgroup"].values
         }
         lors = {}
-        for c in post["log_odds_ratio"].coords["contrast"].values:
+        contrasts = post["log_odds_ratio"].coords["contrast"].values if "log_odds_ratio" in post \
+            else []
+        for c in contrasts:
             d = post["log_odds_ratio"].sel(contrast=c).values.ravel()
             lors[str(c)] = {**interval_summary(d, q), "P(diff>0)": float((d > 0).mean())}
         return {"subgroups": {"multifactor": rates}, "adjusted_log_odds_ratios": lors}
@@ -610,15 +783,17 @@ class MultifactorModel(BayesModel):
         """Each subgroup's raw margin with its exact 95% CI and the published Fig 2 values.
 
         ``population`` is the subgroup label of the summaries (e.g. ``"age=<2"``), so the
-        report sets each raw rate beside the standardised posterior rates.
+        report sets each raw rate beside the standardised posterior rates. Inline margins
+        (another trial) have no published values: NaN.
         """
         fig2 = load_subgroups().set_index(["factor", "level"])
+        inline = is_inline(self.data)
         raw = self.raw_margins()
         table = exact_ci_table([x for x, _ in raw.values()], [n for _, n in raw.values()],
                                population=list(raw))
         for col in ("published_pct", "published_ci_low", "published_ci_high"):
             table[col] = [
-                fig2.at[key, col] if key in fig2.index else np.nan
+                fig2.at[key, col] if key in fig2.index and not inline else np.nan
                 for key in (tuple(label.split("=", 1)) for label in raw)
             ]
         return table

@@ -32,10 +32,11 @@ def multifactor_forest(model: object, results: dict[str, az.InferenceData]) -> F
     reference = model.reference_table()  # type: ignore[attr-defined]
     reference["label"] = [f"{short.get(f, f)} {lv}" for f, lv in
                           (p.split("=", 1) for p in reference["population"])]
+    names = {"standardised_rate": "p", "standardised_difference": "difference"}
     renamed = {
         name: az.InferenceData(posterior=idata.posterior[
-            ["standardised_rate", "standardised_difference"]
-        ].rename({"standardised_rate": "p", "standardised_difference": "difference"}))
+            [v for v in names if v in idata.posterior]  # no contrast: no differences
+        ].rename({k: v for k, v in names.items() if k in idata.posterior}))
         for name, idata in results.items()
     }
     levels = {contrast_name(f, a, b): (term_label(f, a), term_label(f, b))

@@ -13,6 +13,10 @@ fitting :class:`~bayesblina.analyses.multifactor.model.MultifactorModel` to them
   margins identify: bias, coverage, and how much narrower the posterior is than the prior
   (``sd_ratio``; near 1: the margins say little about that effect).
 
+Both simulate this trial's structure (its parts and sizes, :data:`PHASE_SIZES`, and its
+levels, :data:`~bayesblina.reconstruct.margins.LEVELS`): they validate the model fitted
+to this trial's packaged margins, not to margins given inline.
+
 ``scripts/validate_multifactor.py`` runs both at full size and writes the tables the docs
 quote; ``tests/analyses/multifactor/test_model.py`` runs a reduced version.
 """

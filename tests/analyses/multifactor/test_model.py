@@ -121,7 +121,7 @@ def test_bad_margins_are_one_clear_error() -> None:
     unknown = rows.copy()
     unknown.loc[unknown["level"] == "<2", "level"] = "<1"
     with pytest.raises(DataError, match=r"unknown level\(s\) \['<1'\] of 'age'"):
-        Margins(unknown)
+        Margins(unknown, levels=LEVELS)
 
 
 def test_spec_errors_name_the_key(tmp_path) -> None:
