@@ -4,7 +4,9 @@ The tables of ``docs/analyses/overall_cr.md``, ``docs/analyses/dose_toxicity.md`
 ``docs/analyses/survival.md`` are computed when the docs are built (the ``bayesblina-table``
 directive, with the rooms' ``tables`` modules; their tests are
 ``tests/test_response_rate_tables.py``, ``tests/test_dose_toxicity_tables.py`` and
-``tests/test_survival_tables.py``). What stays here for those pages: the survival page's
+``tests/test_survival_tables.py``), and so are those of ``docs/analyses/subgroups.md``
+(``bayesblina.analyses.subgroups.tables``, tested in
+``tests/analyses/subgroups/test_tables.py``). What stays here for those pages: the survival page's
 prose (tolerances, validation numbers) and its pasted MCMC results, refitted by a slow test.
 ``docs/data.md`` must name every packaged data file and every recorded contradiction.
 """
@@ -19,20 +21,11 @@ import sys
 import tomllib
 from pathlib import Path
 
-import numpy as np
 import pytest
-from scipy import integrate, optimize, special, stats
 
-from bayesblina.analyses import get_model_class
 from bayesblina.analyses.registry import load_spec
-from bayesblina.analyses.subgroups.model import (
-    SubgroupModel,
-    beta_difference_prob,
-    contrast_label,
-    hierarchical_posterior,
-)
-from bayesblina.core.frequentist import clopper_pearson, percent, round_half_up
-from bayesblina.data import load_subgroups
+from bayesblina.analyses.subgroups.model import hierarchical_posterior
+from bayesblina.analyses.subgroups.tables import tau_prior_means
 from bayesblina.pipeline import run_analysis
 from bayesblina.reconstruct.pseudo_ipd import (
     ASSUMPTIONS,
@@ -142,179 +135,25 @@ def test_survival_page_os_results_are_current():
 # -- docs/analyses/subgroups.md -------------------------------------------------------------
 
 SUBGROUP_PAGE = DOCS / "analyses" / "subgroups.md"
-SUBGROUP_SPECS = (
-    "subgroups_age", "subgroups_marrow_blasts", "subgroups_refractory",
-    "subgroups_previous_hsct", "subgroups_previous_relapses", "subgroups_region",
-    "subgroups_age_exnex",
-)
+SUBGROUP_TABLES = ("data_table", "prior_table", "settings_table", "exact_table",
+                   "contrast_table", "tau_table", "exnex_table")
 
 
-def mean_sd(mean: float, sd: float) -> str:
-    """A posterior mean with its SD, as the subgroup page prints them."""
-    return f"{mean:.3f} ({sd:.3f})"
+def test_subgroup_page_renders_its_tables_from_the_code():
+    """Every table of the page comes from :mod:`bayesblina.analyses.subgroups.tables`.
 
-
-def subgroup_tables() -> dict[str, list[str]]:
-    """Rows of the subgroup page's tables, recomputed from the data, the specs and the code.
-
-    Keys: ``data`` (Fig 2 counts, recomputed exact CIs beside the published ones),
-    ``priors`` (what each prior set implies, by exact one-dimensional integrals),
-    ``settings`` (model, options and sampler of each spec), ``exact`` (posterior mean and
-    SD of every level's CR rate under no, complete and partial pooling, by the conjugate
-    posteriors and the quadrature of the models), ``contrasts`` and ``tau`` (the same for
-    the contrasts and for τ) and ``exnex`` (the EXNEX posterior by quadrature).
+    The functions are tested in ``tests/analyses/subgroups/test_tables.py``; no table is
+    pasted by hand.
     """
-
-
-    tables: dict[str, list[str]] = {k: [] for k in (
-        "data", "priors", "settings", "exact", "contrasts", "tau", "exnex")}
-
-    def pct(value: float) -> str:
-        return f"{round_half_up(100 * value, 1):.1f}"
-
-    fig2 = load_subgroups().sort_values("order")
-    for _, r in fig2.iterrows():
-        x, n = int(r["cr"]), int(r["n"])
-        lo, hi = clopper_pearson(x, n)
-        tables["data"].append(
-            f"| `{r['factor']}` | `{r['level']}` | {x}/{n} | {percent(x, n, 1):.1f} "
-            f"| {pct(lo)} to {pct(hi)} | {r['published_pct']:.1f} ({r['published_ci_low']:.1f} "
-            f"to {r['published_ci_high']:.1f}) |"
-        )
-
-    specs = {name: load_spec(ROOT / "models" / f"{name}.toml") for name in SUBGROUP_SPECS}
-
-    # what the priors imply; prior sets shared by several specs are listed once
-    def marginal_logit_quantiles(mu, tau, probs) -> list[float]:
-        """Quantiles of mu + tau z (z ~ N(0, 1)): given tau it is N(m, s² + tau²)."""
-        t_dist = stats.halfnorm(scale=tau.sigma)
-
-        def cdf(t: float) -> float:
-            def f(v):
-                return stats.norm.cdf((t - mu.mu) / np.sqrt(mu.sigma**2 + v**2)) * t_dist.pdf(v)
-            return integrate.quad(f, 0, np.inf, epsabs=1e-13, epsrel=1e-12, limit=200)[0]
-
-        return [optimize.brentq(lambda t, q=q: cdf(t) - q, -60, 60, xtol=1e-12)
-                for q in probs]
-
-    seen: dict[str, list[str]] = {}
-    rows: dict[str, tuple[str, str]] = {}
-    for name, spec in specs.items():
-        for set_name, prior_set in spec.priors.items():
-            key = repr(prior_set.parameter_priors())
-            seen.setdefault(key, []).append(name.removeprefix("subgroups_"))
-            if key in rows:
-                continue
-            mu, tau = prior_set.mu, prior_set.tau
-            typical = special.expit(stats.norm(mu.mu, mu.sigma).ppf([0.025, 0.975]))
-            t_dist = stats.halfnorm(scale=tau.sigma)
-            med = t_dist.median()
-            odds = np.exp(stats.norm.ppf(0.975) * np.sqrt(2) * med)
-            level = special.expit(marginal_logit_quantiles(mu, tau, [0.025, 0.975]))
-            nex = "—"
-            if hasattr(prior_set, "nex"):
-                m, s = prior_set.nex.mu, prior_set.nex.sigma
-                nlo, nhi = special.expit(stats.norm(m, s).ppf([0.025, 0.975]))
-                nex = (f"N({m:g}, {s:g}²): {pct(nlo)}% to {pct(nhi)}%, "
-                       f"w = {spec.options.weight:g}")
-            rows[key] = (set_name, (
-                f"| N({mu.mu:g}, {mu.sigma:g}²) | half-normal({tau.sigma:g}) "
-                f"| {pct(typical[0])}% to {pct(typical[1])}% | {med:.2f} "
-                f"| {t_dist.sf(1.0):.2f} | {odds:.1f} | {pct(level[0])}% to {pct(level[1])}% "
-                f"| {nex} |"))
-    for key, (set_name, rest) in rows.items():
-        tables["priors"].append(f"| `{set_name}` | {', '.join(seen[key])} {rest}")
-
-    for name, spec in specs.items():
-        o, s = spec.options, spec.sampler
-        model = get_model_class(spec.analysis.model).from_spec(spec)
-        what = (f"EXNEX, w = {o.weight:g}" if spec.analysis.model == "exnex"
-                else f"{o.pooling} pooling")
-        contrasts = ", ".join(contrast_label(a, b) for a, b in model.contrasts()) or "—"
-        compare = ", ".join(o.compare) or "—"
-        tables["settings"].append(
-            f"| `{name}` | {what} | {contrasts} | {compare} | {s.chains} | {s.draws} "
-            f"| {s.tune} | {s.target_accept:g} | {s.seed} |"
-        )
-
-    # exact posteriors: conjugate (no, complete pooling) and quadrature (partial, EXNEX)
-    flat = {"p": specs["subgroups_age"].options.compare_priors["none"]["p"]}
-    for name, spec in specs.items():
-        cls = get_model_class(spec.analysis.model)
-        fits = {ps: cls.from_spec(spec, ps) for ps in spec.priors}
-        first = next(iter(fits.values()))
-        data = first.data
-        factor = name.removeprefix("subgroups_")
-        exact = {ps: m.exact_table(spec.summary).set_index(["quantity", "population"])
-                 for ps, m in fits.items()}
-        if spec.analysis.model == "exnex":
-            for level in data["subgroup"]:
-                for ps, table in exact.items():
-                    r = table.loc[("p", level)]
-                    tables["exnex"].append(
-                        f"| `{level}` | `{ps}` | {r['P(exchangeable)']:.3f} "
-                        f"| {mean_sd(r['mean'], r['sd'])} |"
-                    )
-            for a, b in first.contrasts():
-                for ps, table in exact.items():
-                    r = table.loc[("difference", contrast_label(a, b))]
-                    tables["exnex"].append(
-                        f"| {contrast_label(a, b)} | `{ps}` | — | {mean_sd(r['mean'], r['sd'])} |"
-                    )
-            continue
-        none = SubgroupModel(data, flat, {"pooling": "none"}).conjugate_posteriors()
-        complete = SubgroupModel(data, flat, {"pooling": "complete"}).conjugate_posteriors()
-        for _, r in data.iterrows():
-            level = r["subgroup"]
-            partial = " | ".join(mean_sd(t.loc[("p", level), "mean"], t.loc[("p", level), "sd"])
-                                 for t in exact.values())
-            tables["exact"].append(
-                f"| `{factor}` | `{level}` | {r['x'] / r['n']:.3f} "
-                f"| {mean_sd(none[level].mean(), none[level].std())} "
-                f"| {mean_sd(complete[level].mean(), complete[level].std())} | {partial} |"
-            )
-        for a, b in first.contrasts():
-            label = contrast_label(a, b)
-            ra, rb = (data.set_index("subgroup").loc[k] for k in (a, b))
-            da, db = none[a], none[b]
-            partial = " | ".join(
-                mean_sd(t.loc[("difference", label), "mean"], t.loc[("difference", label), "sd"])
-                for t in exact.values())
-            tables["contrasts"].append(
-                f"| `{factor}` | {label} | {ra['x'] / ra['n'] - rb['x'] / rb['n']:.3f} "
-                f"| {mean_sd(da.mean() - db.mean(), np.sqrt(da.var() + db.var()))} "
-                f"| {beta_difference_prob(da, db):.3f} | {partial} |"
-            )
-        taus = " | ".join(mean_sd(*t.loc[("tau", ""), ["mean", "sd"]]) for t in exact.values())
-        tables["tau"].append(f"| `{factor}` | {len(data)} | {taus} |")
-    for sigma in sorted({ps.tau.sigma for spec in specs.values() for ps in spec.priors.values()},
-                        reverse=True):  # the prior means the tau table is read against
-        tables["tau"].append(f"{stats.halfnorm(scale=sigma).mean():.2f} under "
-                             f"half-normal({sigma:g})")
-    return tables
-
-
-@pytest.fixture(scope="module")
-def subgroup_page_tables() -> dict[str, list[str]]:
-    return subgroup_tables()
-
-
-@pytest.mark.parametrize(
-    "table", ["data", "priors", "settings", "exact", "contrasts", "tau", "exnex"]
-)
-def test_subgroup_page_tables_match_data_specs_and_code(subgroup_page_tables, table):
     page = SUBGROUP_PAGE.read_text(encoding="utf-8")
-    rows = subgroup_page_tables[table]
-    assert rows
-    for row in rows:
-        assert row in page, f"{SUBGROUP_PAGE.name} lacks (or has stale) {table} row:\n{row}"
+    for name in SUBGROUP_TABLES:
+        assert f"```{{bayesblina-table}} bayesblina.analyses.subgroups.tables:{name}\n" in page
+    assert not [line for line in page.splitlines() if line.startswith("|")]
 
 
-def test_subgroup_page_exact_cis_are_the_published_ones(subgroup_page_tables):
-    """The page says the recomputed exact CIs equal the printed ones: they do."""
-    for row in subgroup_page_tables["data"]:
-        cells = [c.strip() for c in row.strip("|").split("|")]
-        assert f"{cells[3]} ({cells[4]})" == cells[5], row
+def test_subgroup_page_quotes_the_prior_means_of_tau():
+    page = " ".join(SUBGROUP_PAGE.read_text(encoding="utf-8").split())  # lines rewrapped
+    assert f"({', '.join(tau_prior_means())})" in page
 
 
 def test_subgroup_page_quotes_the_code_and_test_settings():
