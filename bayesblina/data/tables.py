@@ -617,3 +617,33 @@ def toml_get(
         names = " or ".join(k.__name__ for k in kinds)
         raise DataError(f"{path}: {where} = {value!r} is invalid: it must be a {names}")
     return float(value) if float in kinds and int in kinds else value
+
+
+def binomial_rows(rows: object, *, label_kind: str = "label",
+                  successes: str = "responders") -> pd.DataFrame:
+    """Inline ``{ label = ..., x = k, n = m }`` rows (successes of trials), checked.
+
+    Labels unique, ``n >= 1`` and ``0 <= x <= n``, through :func:`frame_from_rows`.
+
+    Parameters
+    ----------
+    rows : list of dict
+        The rows as parsed from TOML.
+    label_kind : str
+        The kind of the ``label`` column (``"label"``: any text; ``"slug"``: a name).
+    successes : str
+        What ``x`` counts, for the message when it exceeds ``n`` (``"responders"``, ``"CRs"``).
+
+    Raises
+    ------
+    DataError
+        Naming the row (``rows.3``), the column, the value and what is allowed.
+    """
+    columns = (Col("label", label_kind), Col("x", "count"), Col("n", "count"))  # type: ignore[arg-type]
+
+    def checks(table: Table) -> None:
+        check_unique(table, ["label"])
+        check_positive_n(table, "n")
+        check_not_more(table, "x", "n", f"{successes} cannot exceed patients")
+
+    return frame_from_rows(rows, columns, what="rows", checks=[checks])

@@ -26,14 +26,7 @@ from bayesblina.core.model import BayesModel, PriorSetBase
 from bayesblina.core.priors import Prior
 from bayesblina.core.summaries import exact_row, summarise_draws
 from bayesblina.data import load_table2_proportions
-from bayesblina.data.tables import (
-    Col,
-    Table,
-    check_not_more,
-    check_positive_n,
-    check_unique,
-    frame_from_rows,
-)
+from bayesblina.data.tables import binomial_rows
 from bayesblina.errors import DataError, SpecError
 
 if TYPE_CHECKING:
@@ -44,17 +37,6 @@ if TYPE_CHECKING:
 Slug = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_]*$", max_length=64)]
 
 
-#: the keys of one inline population: ``{ label = "cohort_a", x = 4, n = 12 }``
-ROW_COLUMNS = (Col("label", "slug"), Col("x", "count"), Col("n", "count"))
-
-
-def _row_checks(table: Table) -> None:
-    """Unique labels, n >= 1 and x <= n on every inline row."""
-    check_unique(table, ["label"])
-    check_positive_n(table, "n")
-    check_not_more(table, "x", "n", "responders cannot exceed patients")
-
-
 def inline_populations(rows: list[dict[str, Any]]) -> pd.DataFrame:
     """A spec's inline rows as a typed frame (``label``, ``x``, ``n``), checked.
 
@@ -63,7 +45,7 @@ def inline_populations(rows: list[dict[str, Any]]) -> pd.DataFrame:
     DataError
         Naming the row (``rows.3``), the column, the value and what is allowed.
     """
-    return frame_from_rows(rows, ROW_COLUMNS, what="rows", checks=[_row_checks])
+    return binomial_rows(rows, label_kind="slug", successes="responders")
 
 
 class BetaBinomialData(BaseModel):

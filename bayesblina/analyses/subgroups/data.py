@@ -20,14 +20,7 @@ from bayesblina.data import (
     load_subgroups,
     load_table2_proportions,
 )
-from bayesblina.data.tables import (
-    Col,
-    Table,
-    check_not_more,
-    check_positive_n,
-    check_unique,
-    frame_from_rows,
-)
+from bayesblina.data.tables import binomial_rows
 from bayesblina.errors import DataError, SpecError
 
 #: the factors of Fig 2 (all but the population row ``all``)
@@ -68,17 +61,6 @@ def contrast_label(a: str, b: str) -> str:
     return f"p({a}) - p({b})"
 
 
-#: the keys of one inline level: ``{ label = "<2", x = 6, n = 10 }``
-ROW_COLUMNS = (Col("label", "label"), Col("x", "count"), Col("n", "count"))
-
-
-def _row_checks(table: Table) -> None:
-    """Unique level labels, n >= 1 and x <= n on every inline row."""
-    check_unique(table, ["label"])
-    check_positive_n(table, "n")
-    check_not_more(table, "x", "n", "CRs cannot exceed patients")
-
-
 def inline_levels(rows: list[dict[str, Any]]) -> pd.DataFrame:
     """A spec's inline rows as a typed frame (``label``, ``x``, ``n``), checked.
 
@@ -87,7 +69,7 @@ def inline_levels(rows: list[dict[str, Any]]) -> pd.DataFrame:
     DataError
         Naming the row (``rows.3``), the column, the value and what is allowed.
     """
-    return frame_from_rows(rows, ROW_COLUMNS, what="rows", checks=[_row_checks])
+    return binomial_rows(rows, label_kind="label", successes="CRs")
 
 
 class SubgroupData(BaseModel):
