@@ -1,15 +1,23 @@
 """Command line: ``bayesblina run``, ``bayesblina reproduce``, ``bayesblina check``.
 
-Exit status: 0 success; 1 when a fit failed the diagnostics gate (``run``) or a published
-number was not reproduced (``reproduce``); 2 for bad input (message, no traceback).
+Exit status (:data:`EXIT_CODES`): 0 everything passed; 1 a fit failed the diagnostics gate
+(``run``) or a published number was not reproduced (``reproduce``); 2 bad input — a spec,
+its data, an argument or the output folder — with one message naming the file, key or
+value and what is allowed, found before any fit runs; 3 an unexpected internal error (one
+line; the traceback only with ``--debug``); 130 interrupted (Ctrl-C), 143 terminated
+(SIGTERM). An interrupted or failed run leaves the previous output folder as it was.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import signal
 import sys
 import time
+import traceback
+import unicodedata
+import uuid
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
@@ -18,24 +26,74 @@ import matplotlib
 from bayesblina.analyses import get_model_class
 from bayesblina.analyses.registry import discover_specs, find_specs, load_specs
 from bayesblina.core.sampling import library_versions, require_backend
+from bayesblina.core.spec import AnalysisSpec
 from bayesblina.errors import BayesblinaError, SpecError
+from bayesblina.io import OutputFolder, check_output_dir
 from bayesblina.pipeline import run_analysis
-from bayesblina.report.write import write_results
+from bayesblina.report.write import write_folder
 from bayesblina.reproduce import format_table, reproduce_all, to_records
+
+#: exit status -> meaning (documented in the README and ``bayesblina --help``)
+EXIT_CODES = {
+    0: "every analysis passed (run), every published number reproduced (reproduce), every "
+       "spec valid (check)",
+    1: "a fit failed the diagnostics gate, or a published number was not reproduced",
+    2: "bad input: a spec, its data, an argument or the output folder (nothing was fitted)",
+    3: "an unexpected internal error (a bug: rerun with --debug for the traceback)",
+    130: "interrupted (Ctrl-C)",
+    143: "terminated (SIGTERM)",
+}
+
+
+def clean(text: object) -> str:
+    r"""``text`` with control characters shown as escapes (``\x1b``), safe for a terminal.
+
+    User strings (titles, names, paths, values) reach the terminal through this: an escape
+    sequence in a spec's title cannot move the cursor, recolour or retitle the terminal.
+    Newlines and tabs are kept.
+    """
+    return "".join(
+        ch if ch in "\n\t" or unicodedata.category(ch) not in ("Cc", "Cf", "Zl", "Zp")
+        else ch.encode("unicode_escape").decode("ascii")
+        for ch in str(text)
+    )
 
 
 def _progress(msg: str) -> None:
-    print(f"[{time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
+    print(f"[{time.strftime('%H:%M:%S')}] {clean(msg)}", file=sys.stderr, flush=True)
+
+
+def _warn(msg: str) -> None:
+    print(f"warning: {clean(msg)}", file=sys.stderr, flush=True)
+
+
+def _spec_paths(args: argparse.Namespace) -> list:
+    return find_specs(args.specs) if args.specs else discover_specs(args.spec_dir)
+
+
+def _warn_gate(specs: list[AnalysisSpec]) -> None:
+    """Say, for each spec whose gate is looser than the documented one, what it loosened."""
+    for spec in specs:
+        flags = spec.gate_flags()
+        if not flags:
+            continue
+        loose = ", ".join(f"{k} = {v['value']:g} (default {v['default']:g})"
+                          for k, v in flags["loosened"].items())
+        _warn(f"{spec.source_path}: gate loosened: {loose}; its results are flagged in the "
+              "report and summary.json")
+        if flags["weak"]:
+            _warn(f"{spec.source_path}: gate.allow_weak_gate = true accepts a gate that does "
+                  f"not check: {'; '.join(flags['weak'])}")
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
 
     matplotlib.use("Agg")  # figures go to files: no window, no display needed
 
-    paths = find_specs(args.specs) if args.specs else discover_specs(args.spec_dir)
-    if not paths:
-        raise BayesblinaError(f"no spec files (*.toml) in {args.spec_dir or 'models/'}")
-    specs = load_specs(paths)
+    # every input is checked before the first fit: the output folder, every spec and its
+    # data, the overrides, the backends
+    check_output_dir(args.out)
+    specs = load_specs(_spec_paths(args), allow_data_outside=args.allow_data_outside)
     overrides = {
         k: v
         for k, v in {
@@ -51,22 +109,28 @@ def _cmd_run(args: argparse.Namespace) -> int:
         specs = [s.with_sampler(**overrides) for s in specs]
     for s in specs:
         require_backend(s.sampler.backend)
-    results = []
-    for i, spec in enumerate(specs, start=1):
-        _progress(f"[{i}/{len(specs)}] {spec.name}: {spec.analysis.title}")
-        results.append(run_analysis(spec, progress=_progress))
+    _warn_gate(specs)
     provenance = {
         **{f"{k}_version": v for k, v in library_versions().items()},
         "command": "bayesblina " + " ".join(sys.argv[1:]),
         "overrides": json.dumps(overrides, sort_keys=True),
         "specs": ", ".join(s.source_path for s in specs),
         "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        # marks every file of one run (summary.json, each .nc): a mix could be told
+        "run_id": uuid.uuid4().hex,
     }
-    report = write_results(results, args.out, provenance, reproduce_all())
+    with OutputFolder(args.out) as folder:
+        results = []
+        for i, spec in enumerate(specs, start=1):
+            _progress(f"[{i}/{len(specs)}] {spec.name}: {spec.analysis.title}")
+            results.append(run_analysis(spec, progress=_progress))
+        assert folder.staging is not None
+        write_folder(results, folder.staging, provenance, reproduce_all())
+        report = folder.commit() / "report.html"
     failed = [r.spec.name for r in results if not r.passed]
     for r in results:
-        print(f"{r.status:6s}  {r.spec.name}")
-    print(f"report: {report}")
+        print(f"{r.status:6s}  {clean(r.spec.name)}")
+    print(f"report: {clean(report)}")
     if failed:
         print(
             f"error: {len(failed)} analysis(es) FAILED the diagnostics gate: {', '.join(failed)}",
@@ -97,21 +161,17 @@ def _cmd_check(args: argparse.Namespace) -> int:
     a Dirichlet with the wrong number of categories) is a spec error naming the file and
     the prior set. Nothing is built or sampled.
     """
-    paths = find_specs(args.specs) if args.specs else discover_specs(args.spec_dir)
-    for spec in load_specs(paths):
+    specs = load_specs(_spec_paths(args), allow_data_outside=args.allow_data_outside)
+    for spec in specs:
         cls = get_model_class(spec.analysis.model, where=spec.source_path)
-        try:
-            cls.validate_data(cls.load_data(spec.data))
-        except SpecError as err:
-            if spec.source_path in str(err):
-                raise
-            raise SpecError(f"{spec.source_path}: {err}") from None
         for name in spec.priors:
             try:
                 cls.from_spec(spec, name)
             except SpecError as err:
                 raise SpecError(f"{spec.source_path}: key 'priors.{name}': {err}") from None
-        print(f"ok  {spec.source_path}: {spec.analysis.model}, {len(spec.priors)} prior set(s)")
+        print(clean(f"ok  {spec.source_path}: {spec.analysis.model}, "
+                    f"{len(spec.priors)} prior set(s)"))
+    _warn_gate(specs)
     return 0
 
 
@@ -120,43 +180,72 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="bayesblina",
         description="Bayesian re-analysis of the paediatric blinatumomab phase I/II trial.",
+        epilog="exit status: " + "; ".join(f"{k} {v}" for k, v in EXIT_CODES.items()),
     )
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--debug", action="store_true",
+                        help="show the traceback of an internal error")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    run = sub.add_parser("run", help="run analyses and write the report")
+    run = sub.add_parser("run", help="run analyses and write the report", parents=[common])
     run.add_argument("specs", nargs="*",
                      help="spec files or default spec names (default: every default spec)")
-    run.add_argument("--out", default="results", help="output folder (default: results/)")
+    run.add_argument("--out", default="results",
+                     help="output folder: new, empty or a previous run's, replaced whole at "
+                          "the end (default: results/)")
     run.add_argument("--seed", type=int, help="override every spec's seed")
     run.add_argument("--sampler", choices=["pymc", "nutpie", "numpyro"], help="override backend")
     run.add_argument("--draws", type=int, help="override draws per chain")
     run.add_argument("--tune", type=int, help="override warm-up iterations per chain")
     run.add_argument("--chains", type=int, help="override number of chains")
     run.add_argument("--spec-dir", help="folder of specs (default: the repository's models/)")
+    _data_outside(run)
     run.set_defaults(func=_cmd_run)
 
-    rep = sub.add_parser("reproduce", help="reproduce the paper's published numbers")
+    rep = sub.add_parser("reproduce", help="reproduce the paper's published numbers",
+                         parents=[common])
     rep.add_argument("--json", action="store_true", help="print JSON instead of a table")
     rep.set_defaults(func=_cmd_reproduce)
 
-    chk = sub.add_parser("check", help="validate specs and their data without fitting")
+    chk = sub.add_parser("check", help="validate specs and their data without fitting",
+                         parents=[common])
     chk.add_argument("specs", nargs="*")
     chk.add_argument("--spec-dir")
+    _data_outside(chk)
     chk.set_defaults(func=_cmd_check)
     return parser
 
 
+def _data_outside(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--allow-data-outside", action="store_true",
+                        help="let a spec read data files outside its own folder (absolute "
+                             "paths, '..')")
+
+
+def _terminate(signum: int, frame: object) -> None:
+    raise SystemExit(128 + signum)  # unwinds: the staging folder is removed, the lock freed
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the ``bayesblina`` console script."""
+    """Entry point of the ``bayesblina`` console script (exit codes: :data:`EXIT_CODES`)."""
     args = build_parser().parse_args(argv)
+    previous = signal.signal(signal.SIGTERM, _terminate)
     try:
         return int(args.func(args))
     except BayesblinaError as err:
-        print(f"error: {err}", file=sys.stderr)
+        print(f"error: {clean(err)}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:  # pragma: no cover - interactive only
-        print("interrupted", file=sys.stderr)
+    except KeyboardInterrupt:
+        print("interrupted: the output folder was left as it was", file=sys.stderr)
         return 130
+    except Exception as err:
+        if args.debug:
+            traceback.print_exc()
+        print(f"internal error: {type(err).__name__}: {clean(err)} (a bug in bayesblina; "
+              "rerun with --debug for the traceback)", file=sys.stderr)
+        return 3
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 if __name__ == "__main__":  # pragma: no cover

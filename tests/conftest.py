@@ -31,8 +31,9 @@ def tiny_sampler() -> SamplerSettings:
 def write_spec(tmp_path_factory):
     """Write a TOML text to a file named after its analysis and return the path."""
 
-    def _write(text: str, name: str = "bad_spec") -> Path:
-        folder = tmp_path_factory.mktemp("specs")
+    def _write(text: str, name: str = "bad_spec", folder: Path | None = None) -> Path:
+        """``folder``: where the spec lives (its data files resolve from there)."""
+        folder = folder or tmp_path_factory.mktemp("specs")
         path = folder / f"{name}.toml"
         path.write_text(text, encoding="utf-8")
         return path

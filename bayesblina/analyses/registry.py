@@ -88,7 +88,7 @@ def parse_spec(raw: dict[str, Any], *, where: str = "<spec>", text: str = "") ->
     return _load.parse_spec(raw, resolve=get_model_class, where=where, text=text)
 
 
-def load_spec(path: str | Path) -> AnalysisSpec:
+def load_spec(path: str | Path, *, allow_data_outside: bool = False) -> AnalysisSpec:
     """Read and validate one spec file against its model.
 
     Parameters
@@ -96,6 +96,8 @@ def load_spec(path: str | Path) -> AnalysisSpec:
     path : str or Path
         A ``.toml`` file, or a default spec's name (``"overall_cr"``); a default spec is
         named ``models/<file>`` in messages and outputs, any other file as given.
+    allow_data_outside : bool
+        Accept data files outside the spec's folder (absolute paths, ``..``).
 
     Returns
     -------
@@ -106,12 +108,16 @@ def load_spec(path: str | Path) -> AnalysisSpec:
     SpecError
         If the file does not exist, is not valid TOML, or fails validation.
     """
-    return _load.load_named_spec(path, resolve=get_model_class)
+    return _load.load_named_spec(path, resolve=get_model_class,
+                                 allow_data_outside=allow_data_outside)
 
 
-def load_specs(paths: Iterable[str | Path]) -> list[AnalysisSpec]:
+def load_specs(
+    paths: Iterable[str | Path], *, allow_data_outside: bool = False
+) -> list[AnalysisSpec]:
     """Load several specs, refusing duplicate analysis names."""
-    return _load.unique_names([load_spec(p) for p in paths])
+    return _load.unique_names([load_spec(p, allow_data_outside=allow_data_outside)
+                               for p in paths])
 
 
 def discover_specs(spec_dir: str | Path | None = None) -> list[Path]:

@@ -13,7 +13,16 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
+from bayesblina.data.tables import toml_type
 from bayesblina.errors import SpecError
+
+#: pydantic's strict type errors, as what the key takes in TOML
+TOML_TYPES = {
+    "int_type": "an integer", "float_type": "a number", "string_type": "a string",
+    "bool_type": "a boolean (true or false)", "list_type": "an array",
+    "dict_type": "a table", "model_type": "a table", "model_attributes_type": "a table",
+    "finite_number": "a finite number",
+}
 
 
 def _unwrap(annotation: Any, raw: Any) -> Any:
@@ -92,6 +101,10 @@ def format_validation_error(
             lines.append(f"{where}: unknown key '{key}'{hint}")
         elif e["type"] == "missing":
             lines.append(f"{where}: missing required key '{key}'")
+        elif e["type"] in TOML_TYPES:
+            value = e.get("input")
+            got = "" if _is_table(value) else f" (got {value!r}, {toml_type(value)})"
+            lines.append(f"{where}: key '{key}': must be {TOML_TYPES[e['type']]}{got}")
         elif e["type"] == "union_tag_invalid":
             ctx = e.get("ctx", {})
             lines.append(
@@ -106,11 +119,24 @@ def format_validation_error(
 
 
 def validate_section(
-    cls: type[BaseModel], raw: Any, *, where: str, prefix: tuple[str, ...]
+    cls: type[BaseModel],
+    raw: Any,
+    *,
+    where: str,
+    prefix: tuple[str, ...],
+    context: dict[str, Any] | None = None,
 ) -> Any:
-    """Validate ``raw`` against ``cls``; any problem is one :class:`SpecError`."""
+    """Validate ``raw`` against ``cls``; any problem is one :class:`SpecError`.
+
+    Values are taken at their TOML type (pydantic strict mode): no string becomes a number,
+    no boolean an integer. ``context`` reaches the validators (e.g. the spec's folder, for
+    :data:`bayesblina.core.spec.DataFile`).
+    """
+    if prefix and not isinstance(raw, dict):
+        key = ".".join(prefix)
+        raise SpecError(f"{where}: key '{key}': must be a table (got {raw!r}, {toml_type(raw)})")
     try:
-        return cls.model_validate(raw)
+        return cls.model_validate(raw, strict=True, context=context)
     except ValidationError as err:
         raw_dict = raw if isinstance(raw, dict) else {}
         raise SpecError(

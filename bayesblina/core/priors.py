@@ -15,7 +15,14 @@ import pymc as pm
 import pytensor.tensor as pt
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-Positive = Annotated[float, Field(gt=0)]
+#: The range of a hyperparameter: what PyMC's log densities and their gradients evaluate
+#: in double precision at every draw. A location lies in [-1e6, 1e6]; a scale, shape or
+#: concentration in [1e-6, 1e6] (a Beta(1e6, 1e6) already weighs as much as two million
+#: patients; one of 1e308 overflows the log-Beta function to inf). Every value is finite.
+HYPER_MAX = 1e6
+HYPER_MIN_POSITIVE = 1e-6
+Positive = Annotated[float, Field(ge=HYPER_MIN_POSITIVE, le=HYPER_MAX, allow_inf_nan=False)]
+Location = Annotated[float, Field(ge=-HYPER_MAX, le=HYPER_MAX, allow_inf_nan=False)]
 
 
 class _Prior(BaseModel):
@@ -65,7 +72,7 @@ class NormalPrior(_Prior):
     """Normal(mu, sigma) on a real parameter."""
 
     family: Literal["normal"]
-    mu: float = 0.0
+    mu: Location = 0.0
     sigma: Positive
     support: ClassVar[str] = "real"
     pymc_class: ClassVar[str] = "Normal"
@@ -77,7 +84,7 @@ class StudentTPrior(_Prior):
 
     family: Literal["student_t"]
     nu: Positive
-    mu: float = 0.0
+    mu: Location = 0.0
     sigma: Positive
     support: ClassVar[str] = "real"
     pymc_class: ClassVar[str] = "StudentT"
@@ -118,7 +125,7 @@ class LogNormalPrior(_Prior):
     """Log-normal(mu, sigma) on a positive parameter."""
 
     family: Literal["lognormal"]
-    mu: float = 0.0
+    mu: Location = 0.0
     sigma: Positive
     support: ClassVar[str] = "positive"
     pymc_class: ClassVar[str] = "LogNormal"
@@ -129,8 +136,8 @@ class UniformPrior(_Prior):
     """Uniform(lower, upper)."""
 
     family: Literal["uniform"]
-    lower: float
-    upper: float
+    lower: Location
+    upper: Location
     support: ClassVar[str] = "interval"
     pymc_class: ClassVar[str] = "Uniform"
 
@@ -149,7 +156,7 @@ class BivariateNormalPrior(_Prior):
     """
 
     family: Literal["bivariate_normal"]
-    mean: Annotated[list[float], Field(min_length=2, max_length=2)]
+    mean: Annotated[list[Location], Field(min_length=2, max_length=2)]
     sd: Annotated[list[Positive], Field(min_length=2, max_length=2)]
     corr: Annotated[float, Field(gt=-1, lt=1)] = 0.0
     support: ClassVar[str] = "real2"

@@ -46,6 +46,11 @@ Kind = Literal[
 INT_KINDS = ("count", "int", "binary")
 
 
+#: the largest count a table may hold: far above any trial, far below where the samplers'
+#: log-factorials and gradients lose double precision (a count of 2**62 overflows them)
+MAX_COUNT = 10_000_000
+
+
 FLOAT_KINDS = ("float", "nonneg", "positive", "pct")
 
 
@@ -63,7 +68,7 @@ class Col:
 
 
 RULES: dict[str, str] = {
-    "count": "a count must be a whole number >= 0",
+    "count": f"a count must be a whole number from 0 to {MAX_COUNT:,}",
     "int": "it must be a whole number",
     "binary": "it must be 0 or 1",
     "float": "it must be a finite number",
@@ -161,7 +166,9 @@ def check_value(value: Any, col: Col) -> Any:
     kind = col.kind
     if kind in INT_KINDS:
         if kind == "count" and value < 0:
-            raise ValueError("a count cannot be negative (it must be a whole number >= 0)")
+            raise ValueError(f"a count cannot be negative ({RULES[kind]})")
+        if kind in ("count", "int") and abs(value) > MAX_COUNT:
+            raise ValueError(f"it must be a whole number of at most {MAX_COUNT:,} in size")
         if kind == "binary" and value not in (0, 1):
             raise ValueError(RULES[kind])
         return int(value)

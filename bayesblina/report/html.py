@@ -119,6 +119,20 @@ def exact_check(result: AnalysisResult) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def gate_flag_lines(flags: dict[str, Any]) -> list[str]:
+    """The warning a section shows when its spec loosened the documented gate."""
+    if not flags:
+        return []
+    loose = ", ".join(f"{k} = {v['value']:g} (default {v['default']:g})"
+                      for k, v in flags["loosened"].items())
+    lines = [f"<p class='failmsg'>Gate loosened by the spec: {html.escape(loose)}. "
+             "These results passed a weaker gate than the documented one.</p>"]
+    if flags["weak"]:
+        lines.append("<p class='failmsg'>Weak gate allowed (<code>allow_weak_gate</code>): "
+                     f"{html.escape('; '.join(flags['weak']))}.</p>")
+    return lines
+
+
 def analysis_section(result: AnalysisResult, figure_png: bytes | None) -> str:
     """HTML for one analysis."""
     spec = result.spec
@@ -140,6 +154,7 @@ def analysis_section(result: AnalysisResult, figure_png: bytes | None) -> str:
     if not diag.empty:
         diag = diag.rename(columns={"where": "worst at"})
     parts += ["<h3>Diagnostics gate</h3>", _table(diag, "{:.4g}")]
+    parts += gate_flag_lines(spec.gate_flags())
     if not result.passed:
         failed = [n for n, f in result.fits.items() if not f.gate.passed]
         parts.append(
@@ -193,6 +208,7 @@ def render_report(
                 "analysis": r.spec.name,
                 "title": r.spec.analysis.title,
                 "status": r.status,
+                "gate": "loosened by the spec" if r.spec.gate_flags() else "documented",
                 "prior sets": len(r.fits),
                 "seconds": sum(f.seconds for f in r.fits.values()),
             }

@@ -1,4 +1,8 @@
-"""Write a run's outputs into one folder, every file atomically.
+"""Write a run's outputs into one folder, all or nothing.
+
+:func:`write_results` writes every file into a staging folder beside ``DIR`` and swaps it
+in at the end (:class:`bayesblina.io.OutputFolder`), so ``DIR`` always holds one complete
+run: the previous one until the new one is complete.
 
 Layout of ``DIR``::
 
@@ -12,6 +16,7 @@ Layout of ``DIR``::
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +26,7 @@ from bayesblina.analyses.registry import get_components
 from bayesblina.core.figures import figure_png
 from bayesblina.core.fit import AnalysisResult
 from bayesblina.core.summaries import element_keys
-from bayesblina.io import atomic_path, write_bytes, write_json, write_text
+from bayesblina.io import OutputFolder, atomic_path, write_bytes, write_json, write_text
 from bayesblina.report.html import render_report
 
 
@@ -47,6 +52,10 @@ def summary_entry(result: AnalysisResult) -> dict[str, Any]:
       ``"p(a) - p(b)"``, plus ``P(diff>0)`` (models with contrasts only);
     * ``subgroup_models[prior_set][model]``: ``role`` (``"fit"`` or ``"comparison"``),
       ``gate`` and ``prior`` of each model.
+
+    ``gate_flags`` is empty when the spec's gate is the documented one; otherwise it holds
+    ``loosened`` (each threshold looser than its default, with both values) and ``weak``
+    (thresholds that switch a check off, allowed by ``gate.allow_weak_gate``).
     """
     summary = result.summary_table()
     results: dict[str, Any] = {}
@@ -67,6 +76,7 @@ def summary_entry(result: AnalysisResult) -> dict[str, Any]:
         "spec": result.spec.source_path,
         "spec_sha256": result.spec.source_sha256,
         "status": result.status,
+        "gate_flags": result.spec.gate_flags(),
         "data_sha256": result.data_sha256,
         "sampler": result.spec.sampler.model_dump(),
         "diagnostics": {name: fit.gate.to_dict() for name, fit in result.fits.items()},
@@ -103,25 +113,61 @@ def write_results(
     provenance: dict[str, Any],
     reproduction: pd.DataFrame | None = None,
 ) -> Path:
-    """Write every output of a run into ``out_dir`` and return the report's path.
+    """Write every output of a run into ``out_dir``, all or nothing; return the report's path.
 
     Parameters
     ----------
     results : list of AnalysisResult
         The analyses of the run.
     out_dir : str or Path
-        Output folder (created if missing).
+        Output folder: new, empty or a previous run's (replaced whole).
     provenance : dict
         Run-level provenance (versions, seed override, command).
     reproduction : pandas.DataFrame, optional
         The table of reproduced published numbers, shown at the top of the report.
+
+    Raises
+    ------
+    bayesblina.io.OutputError
+        If the folder cannot be used (see :func:`bayesblina.io.check_output_dir`) or another
+        run is writing into it.
     """
-    out = Path(out_dir)
+    with OutputFolder(out_dir) as folder:
+        assert folder.staging is not None
+        write_folder(results, folder.staging, provenance, reproduction)
+        return folder.commit() / "report.html"
+
+
+def nc_attrs(result: AnalysisResult, provenance: dict[str, Any]) -> dict[str, str]:
+    """What an analysis's ``.nc`` says of its run: the gate verdict of every prior set."""
+    return {
+        "gate_status": result.status,
+        "gate": json.dumps({n: f.gate.to_dict() for n, f in result.fits.items()},
+                           sort_keys=True, allow_nan=True),
+        "gate_flags": json.dumps(result.spec.gate_flags(), sort_keys=True),
+        "run_id": str(provenance.get("run_id", "")),
+    }
+
+
+def write_folder(
+    results: list[AnalysisResult],
+    out: Path,
+    provenance: dict[str, Any],
+    reproduction: pd.DataFrame | None = None,
+) -> Path:
+    """Write every output of a run into the folder ``out`` (a staging folder); return the report.
+
+    Prefer :func:`write_results`, which makes the folder's replacement all or nothing.
+    """
     figures: dict[str, bytes | None] = {}
     for r in results:
         name = r.spec.name
+        idata = r.idata()
+        attrs = nc_attrs(r, provenance)
+        idata.attrs = {**idata.attrs, **attrs}
+        idata.posterior.attrs.update(attrs)
         with atomic_path(out / "idata" / f"{name}.nc") as tmp:
-            r.idata().to_netcdf(str(tmp), engine="h5netcdf")
+            idata.to_netcdf(str(tmp), engine="h5netcdf")
         write_csv(out / "tables" / f"{name}_posterior.csv", r.summary_table())
         write_csv(out / "tables" / f"{name}_diagnostics.csv", r.diagnostics_table())
         for i, table in enumerate(r.extra_tables().values(), start=1):

@@ -85,7 +85,7 @@ def test_bad_shell_values(write_spec, extra, expected):
     ("prior", "expected"),
     [
         # negative scale
-        ('{ family = "beta", alpha = 1, beta = -9 }', ["'priors.flat.p.beta'", "greater than 0", "-9"]),
+        ('{ family = "beta", alpha = 1, beta = -9 }', ["'priors.flat.p.beta'", "greater than or equal to 0.000001", "-9"]),
         # unknown family
         ('{ family = "gama", alpha = 1 }', ["'priors.flat.p.family'", "unknown prior family", "'gama'", "beta"]),
         # a family that exists but is not allowed for a proportion

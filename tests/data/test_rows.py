@@ -81,7 +81,7 @@ def test_an_optional_number_left_out_is_nan_and_an_optional_count_na() -> None:
         ("count", True, RULES["count"] + " (not a boolean)"),
         ("count", "3", RULES["count"] + " (not a string)"),
         ("count", 3.0, RULES["count"] + " (not a decimal number)"),
-        ("count", -1, "a count cannot be negative (it must be a whole number >= 0)"),
+        ("count", -1, "a count cannot be negative (a count must be a whole number from 0 to 10,000,000)"),
         ("int", False, RULES["int"] + " (not a boolean)"),
         ("int", "-2", RULES["int"] + " (not a string)"),
         ("int", 1.5, RULES["int"] + " (not a decimal number)"),
@@ -142,7 +142,7 @@ def test_the_csv_reader_gives_the_same_rules(tmp_path: Path) -> None:
         ([GOOD, {**GOOD, "cout": 3}], "rows",
          "rows.1: unknown key(s) 'cout'; allowed keys: label, slug, arm, count"),
         ([{k: v for k, v in GOOD.items() if k != "count"}], "rows",
-         "rows.0: missing key 'count' (a count must be a whole number >= 0); required keys: "
+         "rows.0: missing key 'count' (a count must be a whole number from 0 to 10,000,000); required keys: "
          "label, slug, arm, count, int, flag01, float, nonneg, positive, pct, bool"),
         ([GOOD, GOOD, {**GOOD, "pct": 101}], "cohorts",
          "cohorts.2, column 'pct': value 101 is invalid"),

@@ -30,7 +30,7 @@ INLINE_KEYS = {"beta_binomial": "rows", "blrm": "cohorts", "crm": "cohorts",
                "survival": "rows", "subgroups": "rows", "exnex": "rows",
                "response_categories": "rows", "subgroups_multifactor": "rows"}
 LAX_GATE = GateThresholds(rhat_max=100, ess_bulk_min=0, ess_tail_min=0,
-                          max_divergences=10**6, ebfmi_min=0)
+                          max_divergences=10**6, ebfmi_min=0, allow_weak_gate=True)
 
 
 def examples() -> dict[str, str]:

@@ -20,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validat
 from bayesblina.analyses.dose_toxicity.regimens import TREATMENTS
 from bayesblina.core.frequentist import exact_ci_table
 from bayesblina.core.model import BayesModel
+from bayesblina.core.spec import FromArray
 from bayesblina.core.summaries import summarise_draws
 from bayesblina.data import load_phase1_cohorts
 from bayesblina.data.tables import (
@@ -216,7 +217,7 @@ class DoseToxOptions(BaseModel):
 
     treatment: Literal["period_exposure", "first_period", "maintenance"] = "period_exposure"
     #: interval cut-points: under-dosing < cuts[0] <= target <= cuts[1] < over-dosing
-    cuts: tuple[Probability, Probability] = (0.16, 0.33)
+    cuts: Annotated[tuple[Probability, Probability], FromArray] = (0.16, 0.33)
     #: EWOC: recommend the highest dose with P(over-dosing) below this
     max_overdose_prob: Probability = 0.25
 

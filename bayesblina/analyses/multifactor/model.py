@@ -50,7 +50,7 @@ from bayesblina.analyses.subgroups.model import SubgroupModel
 from bayesblina.core.frequentist import exact_ci_table
 from bayesblina.core.model import BayesModel, PriorSetBase
 from bayesblina.core.priors import Prior
-from bayesblina.core.spec import GateThresholds, SamplerSettings
+from bayesblina.core.spec import FromArray, GateThresholds, SamplerSettings
 from bayesblina.core.summaries import interval_summary, summarise_draws
 from bayesblina.data import load_subgroups
 from bayesblina.data.tables import Col, Table, check_unique, frame_from_rows
@@ -261,7 +261,7 @@ class MultifactorOptions(BaseModel):
     known_factors: list[Literal["marrow_blasts", "phase"]] = ["marrow_blasts"]
     covariate_concentration: Annotated[float, Field(gt=0)] = 1.0
     proposals: Annotated[int, Field(ge=1, le=50)] = 2
-    contrasts: list[tuple[str, str, str]] | None = None
+    contrasts: list[Annotated[tuple[str, str, str], FromArray]] | None = None
     #: sampler of the factor-alone comparison fits (default: the spec's own ``[sampler]``)
     factor_alone_sampler: SamplerSettings | None = None
 

@@ -59,6 +59,7 @@ from scipy import optimize, stats
 from bayesblina.core.frequentist import exact_ci_table
 from bayesblina.core.model import BayesModel, PriorSetBase
 from bayesblina.core.priors import Prior
+from bayesblina.core.spec import DataFile
 from bayesblina.core.summaries import exact_row, summarise_draws
 from bayesblina.data import (
     DATA_FILES,
@@ -67,7 +68,7 @@ from bayesblina.data import (
     load_table2_proportions,
 )
 from bayesblina.data.responses import RESPONSE_CATEGORIES
-from bayesblina.data.tables import Col, Table, check_unique, frame_from_rows
+from bayesblina.data.tables import MAX_COUNT, Col, Table, check_unique, frame_from_rows
 from bayesblina.errors import DataError, SpecError
 
 if TYPE_CHECKING:
@@ -105,7 +106,7 @@ DERIVED = {"p_cr": P_CR, "p_cmrd_given_cr": P_CMRD_GIVEN_CR, "p_cr_and_cmrd": P_
 # --------------------------------------------------------------------------------------
 
 
-Count = Annotated[int, Field(strict=True, ge=0)]
+Count = Annotated[int, Field(strict=True, ge=0, le=MAX_COUNT)]
 
 
 #: the keys of one inline category: ``{ category = "cr", count = 12 }``
@@ -151,8 +152,8 @@ class ResponseCategoriesData(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     population: Slug = "all_5_15"
-    file: str | None = None
-    proportions_file: str | None = None
+    file: DataFile | None = None
+    proportions_file: DataFile | None = None
     #: one category per row: ``{ category = "cr", count = 12 }`` (:func:`inline_categories`)
     rows: Annotated[list[dict[str, Any]], Field(min_length=2)] | None = None
     cr_mrd: MRDSplit | None = None

@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from bayesblina.core.spec import DataFile
 from bayesblina.data import (
     DATA_FILES,
     data_file,
@@ -20,7 +21,7 @@ from bayesblina.data import (
     load_subgroups,
     load_table2_proportions,
 )
-from bayesblina.data.tables import binomial_rows
+from bayesblina.data.tables import MAX_COUNT, binomial_rows
 from bayesblina.errors import DataError, SpecError
 
 #: the factors of Fig 2 (all but the population row ``all``)
@@ -90,11 +91,11 @@ class SubgroupData(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     factor: str | None = None
-    file: str | None = None
+    file: DataFile | None = None
     #: one level per row: ``{ label = "<2", x = 6, n = 10 }`` (:func:`inline_levels`)
     rows: Annotated[list[dict[str, Any]], Field(min_length=2)] | None = None
-    population_n: Annotated[int, Field(ge=1)] | None = None
-    population_x: Annotated[int, Field(ge=0)] | None = None
+    population_n: Annotated[int, Field(ge=1, le=MAX_COUNT)] | None = None
+    population_x: Annotated[int, Field(ge=0, le=MAX_COUNT)] | None = None
 
     @field_validator("factor")
     @classmethod

@@ -18,6 +18,7 @@ from scipy import special
 from bayesblina.analyses.subgroups.data import Level
 from bayesblina.core.model import PriorSetBase
 from bayesblina.core.priors import Prior
+from bayesblina.core.spec import FromArray
 from bayesblina.errors import SpecError
 
 POOLINGS = ("partial", "none", "complete")
@@ -103,7 +104,7 @@ class CompareSettings(BaseModel):
 
     compare: list[CompareModel] = Field(default_factory=list)
     compare_priors: dict[CompareModel, dict[str, Prior]] = Field(default_factory=dict)
-    compare_draws: Annotated[int, Field(ge=1)] | None = None
+    compare_draws: Annotated[int, Field(ge=1, le=1_000_000)] | None = None
 
     @model_validator(mode="after")
     def _comparison_complete(self) -> CompareSettings:
@@ -131,7 +132,7 @@ class SubgroupOptions(CompareSettings):
     """
 
     pooling: Literal["partial", "none", "complete"] = "partial"
-    contrasts: list[tuple[Level, Level]] | None = None
+    contrasts: list[Annotated[tuple[Level, Level], FromArray]] | None = None
 
 
 class ExnexOptions(CompareSettings):
@@ -139,7 +140,7 @@ class ExnexOptions(CompareSettings):
 
     #: prior probability that a level is exchangeable (EX), the same for every level
     weight: float = 0.5
-    contrasts: list[tuple[Level, Level]] | None = None
+    contrasts: list[Annotated[tuple[Level, Level], FromArray]] | None = None
 
     @field_validator("weight")
     @classmethod

@@ -60,7 +60,7 @@ def test_regimen_weights_in_the_model_follow_the_treatment():
         ("blrm", '[data]\ncohorts = [{ label = "a", periods = [[5, true]], patients = 3, dlts = 0 }]\n', "",
          r"cohorts.0, column 'periods'.*\[dose, days\] pairs"),
         ("blrm", '[data]\ncohorts = [{ label = "a", periods = [[5, 28]], patients = 3.0, dlts = 0 }]\n', "",
-         r"cohorts.0, column 'patients'.*whole number >= 0 \(not a decimal number\)"),
+         r"cohorts.0, column 'patients'.*whole number from 0 to 10,000,000 \(not a decimal number\)"),
         ("blrm", '[data]\ncohorts = [{ label = "a", periods = [[5, 28]], patients = 3, dlts = 0, x = 1 }]\n', "",
          r"cohorts.0.*'x'"),
         ("blrm", '[data]\ntable = "phase1_cohorts"\n', "[options]\ntargets = [1.5]\n",

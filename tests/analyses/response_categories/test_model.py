@@ -57,7 +57,7 @@ def test_inline_rows_without_a_split_need_the_split_switched_off(write_spec):
     [
         (ROWS.replace("count = 5", "count = true"),
          r"'data.rows': rows.1, column 'count': value True is invalid: a count must be a whole "
-         r"number >= 0 \(not a boolean\)"),
+         r"number from 0 to 10,000,000 \(not a boolean\)"),
         (ROWS.replace("count = 5", 'count = "5"'),
          r"'data.rows': rows.1, column 'count': value '5' is invalid: .* \(not a string\)"),
         (ROWS.replace("count = 5", "count = 5.0"),
@@ -72,8 +72,9 @@ def test_inline_rows_without_a_split_need_the_split_switched_off(write_spec):
         ('[data]\ncr_mrd = { complete = 1 }\n', "goes with inline 'rows'"),
     ],
 )
-def test_bad_inline_rows_are_one_clear_error(write_spec, data, match):
-    path = write_spec(HEAD + data + PRIOR)
+def test_bad_inline_rows_are_one_clear_error(write_spec, tmp_path, data, match):
+    (tmp_path / "x.csv").write_text("category,count\n")  # a file that exists, beside the spec
+    path = write_spec(HEAD + data + PRIOR, folder=tmp_path)
     with pytest.raises(SpecError, match=match) as err:
         load_spec(path)
     assert str(path) in str(err.value)
