@@ -164,7 +164,11 @@ class OutputFolder:
         self._lock_path = self.final.parent / f".{self.final.name}.lock"
 
     def __enter__(self) -> OutputFolder:
-        self._lock = _acquire_lock(self._lock_path, self.final)
+        try:
+            self._lock = _acquire_lock(self._lock_path, self.final)
+        except OSError as err:
+            raise OutputError(f"--out {self.final}: cannot write into {self.final.parent}: "
+                              f"{err.strerror or err}") from None
         try:
             for stale in self.final.parent.glob(f".{self.final.name}.staging-*"):
                 shutil.rmtree(stale, ignore_errors=True)

@@ -206,6 +206,9 @@ def read_spec_text(path: Path, where: str) -> str:
                         "allow: save the file as UTF-8 without BOM")
     if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         raise SpecError(f"{where}: is UTF-16 text: save it as UTF-8 (TOML is UTF-8)")
+    if b"\x00" in data:  # valid UTF-8, but never in TOML: UTF-16 without BOM, or binary
+        raise SpecError(f"{where}: is not UTF-8 text (it holds NUL bytes: UTF-16, or not "
+                        "text): save it as UTF-8 (TOML is UTF-8)")
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as err:
