@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.bayesblina-installed
 export MPLBACKEND := Agg
 
-.PHONY: install run test test-fast lint docs bench clean
+.PHONY: install run test test-fast lint docs bench bench-full clean
 
 $(STAMP): pyproject.toml constraints.txt
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' \
@@ -36,9 +36,15 @@ test-fast: $(STAMP)
 	$(BIN)/python -m pytest -m unit -x -q
 
 bench: $(STAMP)
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[dev,bench]"
+	$(BIN)/python benchmarks/bench_analyses.py
+	$(BIN)/python benchmarks/bench_stan.py
 	$(BIN)/python benchmarks/bench_refit.py --nutpie
 	$(BIN)/python benchmarks/bench_grid_batch.py
 	$(BIN)/python benchmarks/bench_reconstruct_design.py
+
+bench-full: $(STAMP)   # bench_analyses with the whole run timed warm and cold (an hour or more today)
+	$(BIN)/python benchmarks/bench_analyses.py --full
 
 clean:
 	rm -rf $(VENV) results docs/_build .pytest_cache .ruff_cache

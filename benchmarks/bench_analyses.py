@@ -1,0 +1,221 @@
+"""Where the time of every default analysis goes, per sampler backend (issue 11, item 1).
+
+For each default spec and backend, in a fresh process of its own (so that its peak memory
+and its compile cost are its own): loading the spec, building the graph, the first fit
+(compile + sample), a refit with the same prior (sampling only: the compiled sampler is
+reused), a refit after a prior change (what a notebook user waits for), the minimum bulk
+ESS per second of sampling, and the peak resident memory. ``--full`` also times the whole
+``bayesblina run`` warm (compile caches populated) and cold (empty PyTensor compile cache).
+Each figure is the median of ``--repeats`` runs with its range; machines are shared and
+noisy, so compare ratios measured in one run.
+
+Writes ``benchmarks/results.json`` and ``benchmarks/results.md``::
+
+    python benchmarks/bench_analyses.py [--backends pymc nutpie] [--repeats 3] [--full]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import arviz as az
+
+from bayesblina.analyses.registry import discover_specs, get_model_class, load_spec
+
+HERE = Path(__file__).resolve().parent
+
+
+def one(name: str, backend: str) -> dict[str, Any]:
+    """Time one default spec with one backend, in this process (called by ``--one``)."""
+    t = time.perf_counter()
+    spec = load_spec(name)
+    load_s = time.perf_counter() - t
+    cls = get_model_class(spec.analysis.model)
+    settings = spec.sampler.model_copy(update={"backend": backend})
+    names = list(spec.priors)
+    t = time.perf_counter()
+    model = cls.from_spec(spec, names[0])
+    model.build()
+    build_s = time.perf_counter() - t
+    try:
+        t = time.perf_counter()
+        model.fit(settings)
+        first_s = time.perf_counter() - t
+    except Exception as err:  # a backend that cannot run this model (a discrete step)
+        return {"spec": name, "backend": backend, "error": f"{type(err).__name__}: {err}"}
+    t = time.perf_counter()
+    idata = model.fit(settings)
+    sample_s = time.perf_counter() - t
+    model.set_prior(spec.priors[names[1 % len(names)]])
+    t = time.perf_counter()
+    model.fit(settings)
+    refit_prior_s = time.perf_counter() - t
+    post = idata.posterior
+    gate_vars = model.gate_vars()
+    ess = az.ess(post if gate_vars is None else post[gate_vars], method="bulk")
+    ess_min = float(min(float(v.min()) for v in ess.data_vars.values()))
+    return {
+        "spec": name,
+        "model": spec.analysis.model,
+        "backend": backend,
+        "prior_sets": len(names),
+        "draws": settings.draws,
+        "chains": settings.chains,
+        "load_s": load_s,
+        "build_s": build_s,
+        "compile_s": max(first_s - sample_s, 0.0),
+        "sample_s": sample_s,
+        "refit_after_prior_change_s": refit_prior_s,
+        "ess_bulk_min": ess_min,
+        "ess_bulk_min_per_s": ess_min / sample_s,
+        "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+    }
+
+
+def in_subprocess(name: str, backend: str) -> dict[str, Any]:
+    proc = subprocess.run(
+        [sys.executable, __file__, "--one", name, "--backend", backend],
+        capture_output=True, text=True, check=False, env={**os.environ, "MPLBACKEND": "Agg"},
+    )
+    if proc.returncode != 0:
+        return {"spec": name, "backend": backend, "error": proc.stderr.strip()[-300:]}
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def full_run(cold: bool) -> float:
+    """Wall seconds of ``bayesblina run`` (every default spec, gate, report)."""
+    env = {**os.environ, "MPLBACKEND": "Agg"}
+    with tempfile.TemporaryDirectory() as tmp:
+        if cold:
+            env["PYTENSOR_FLAGS"] = f"compiledir={tmp}/pytensor"
+            env["NUMBA_CACHE_DIR"] = f"{tmp}/numba"
+        t = time.perf_counter()
+        subprocess.run([sys.executable, "-m", "bayesblina.cli", "run", "--out", f"{tmp}/out"],
+                       capture_output=True, check=False, env=env)
+        return time.perf_counter() - t
+
+
+def machine() -> dict[str, Any]:
+    cpu = "unknown"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return {"platform": platform.platform(), "python": platform.python_version(), "cpu": cpu,
+            "cores": os.cpu_count(),
+            "memory_gib": round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+                                / 2**30, 1)}
+
+
+def median_range(values: list[float]) -> dict[str, float]:
+    return {"median": statistics.median(values), "min": min(values), "max": max(values),
+            "n": len(values)}
+
+
+KEYS = ["load_s", "build_s", "compile_s", "sample_s", "refit_after_prior_change_s",
+        "ess_bulk_min", "ess_bulk_min_per_s", "peak_rss_mib"]
+
+
+def aggregate(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    ok = [r for r in runs if "error" not in r]
+    if not ok:
+        return {**{k: runs[0][k] for k in ("spec", "backend")}, "error": runs[0]["error"]}
+    out = {k: ok[0][k] for k in ("spec", "model", "backend", "prior_sets", "draws", "chains")}
+    for key in KEYS:
+        out[key] = median_range([r[key] for r in ok])
+    return out
+
+
+def markdown(result: dict[str, Any]) -> str:
+    m = result["machine"]
+    lines = [
+        "# Benchmarks: the default analyses",
+        "",
+        f"Measured {result['created_at']} by `benchmarks/bench_analyses.py` on {m['cpu']} "
+        f"({m['cores']} cores, {m['memory_gib']} GiB), {m['platform']}, Python {m['python']}. "
+        f"Each figure: median of {result['repeats']} runs [min–max]; each run a fresh process "
+        "per analysis and backend. *compile* = first fit − refit with the same prior; "
+        "*sample* = that refit; *refit* = a fit after a prior change (graph and compiled "
+        "sampler reused); ESS/s = minimum bulk ESS of the gated variables per second of "
+        "*sample*.",
+        "",
+        "| analysis | backend | build s | compile s | sample s | refit s | min bulk ESS/s "
+        "| peak MiB |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+
+    def cell(entry: dict[str, float], fmt: str = "{:.2f}") -> str:
+        return (f"{fmt.format(entry['median'])} [{fmt.format(entry['min'])}–"
+                f"{fmt.format(entry['max'])}]")
+
+    for row in result["analyses"]:
+        if "error" in row:
+            lines.append(f"| {row['spec']} | {row['backend']} | — | — | — | — | — | "
+                         f"cannot run: {row['error'][:80]} |")
+            continue
+        lines.append(
+            f"| {row['spec']} | {row['backend']} | {cell(row['build_s'])} | "
+            f"{cell(row['compile_s'])} | {cell(row['sample_s'])} | "
+            f"{cell(row['refit_after_prior_change_s'])} | "
+            f"{cell(row['ess_bulk_min_per_s'], '{:.0f}')} | {cell(row['peak_rss_mib'], '{:.0f}')} |"
+        )
+    if result.get("full_run"):
+        lines += ["", "## Whole re-analysis (`bayesblina run`, every default spec)", "",
+                  "| caches | wall s |", "|---|---|"]
+        for kind, entry in result["full_run"].items():
+            lines.append(f"| {kind} | {cell(entry, '{:.0f}')} |")
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    """Run the benchmark and write ``results.json`` and ``results.md``."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--one", help=argparse.SUPPRESS)
+    parser.add_argument("--backend", default="pymc", help=argparse.SUPPRESS)
+    parser.add_argument("--backends", nargs="+", default=["pymc", "nutpie"])
+    parser.add_argument("--specs", nargs="*", help="default spec names (default: all)")
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--full", action="store_true", help="also time the whole run")
+    parser.add_argument("--out", type=Path, default=HERE)
+    args = parser.parse_args()
+    if args.one:
+        print(json.dumps(one(args.one, args.backend)))
+        return
+    names = args.specs or [p.stem for p in discover_specs()]
+    analyses = []
+    for name in names:
+        for backend in args.backends:
+            runs = [in_subprocess(name, backend) for _ in range(args.repeats)]
+            analyses.append(aggregate(runs))
+            print(f"{name} / {backend}: done", file=sys.stderr, flush=True)
+    result: dict[str, Any] = {
+        "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": machine(), "repeats": args.repeats, "analyses": analyses,
+    }
+    if args.full:
+        cold = [full_run(cold=True)]
+        warm = [full_run(cold=False) for _ in range(args.repeats)]
+        result["full_run"] = {"cold": median_range(cold), "warm": median_range(warm)}
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "results.json").write_text(json.dumps(result, indent=2) + "\n")
+    (args.out / "results.md").write_text(markdown(result))
+    print(markdown(result))
+
+
+if __name__ == "__main__":
+    main()
