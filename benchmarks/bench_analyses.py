@@ -211,10 +211,15 @@ def main() -> None:
         cold = [full_run(cold=True)]
         warm = [full_run(cold=False) for _ in range(args.repeats)]
         result["full_run"] = {"cold": median_range(cold), "warm": median_range(warm)}
-    args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "results.json").write_text(json.dumps(result, indent=2) + "\n")
-    (args.out / "results.md").write_text(markdown(result))
-    print(markdown(result))
+    write_tables(args.out, "results", result, markdown(result))
+
+
+def write_tables(out: Path, stem: str, result: dict[str, Any], text: str) -> None:
+    """Write ``<stem>.json`` and ``<stem>.md`` into ``out`` and print the table."""
+    out.mkdir(parents=True, exist_ok=True)
+    (out / f"{stem}.json").write_text(json.dumps(result, indent=2) + "\n")
+    (out / f"{stem}.md").write_text(text)
+    print(text)
 
 
 if __name__ == "__main__":

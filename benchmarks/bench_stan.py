@@ -16,7 +16,6 @@ and ``benchmarks/stan_results.md``::
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from datetime import UTC, datetime
@@ -28,7 +27,7 @@ import numpy as np
 import stan
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_analyses import machine
+from bench_analyses import machine, write_tables
 from stan_models import STAN_MODELS, supported
 
 from bayesblina.analyses.registry import discover_specs, get_model_class, load_spec
@@ -143,10 +142,7 @@ def main() -> None:
     result = {"created_at": datetime.now(UTC).isoformat(timespec="seconds"),
               "machine": machine(), "pystan": stan.__version__, "backend": args.backend,
               "analyses": analyses}
-    args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "stan_results.json").write_text(json.dumps(result, indent=2) + "\n")
-    (args.out / "stan_results.md").write_text(markdown(result))
-    print(markdown(result))
+    write_tables(args.out, "stan_results", result, markdown(result))
 
 
 if __name__ == "__main__":
