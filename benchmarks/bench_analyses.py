@@ -33,6 +33,7 @@ from typing import Any
 import arviz as az
 
 from bayesblina.analyses.registry import discover_specs, get_model_class, load_spec
+from bayesblina.core.model import BayesModel
 
 HERE = Path(__file__).resolve().parent
 
@@ -43,6 +44,9 @@ def one(name: str, backend: str) -> dict[str, Any]:
     spec = load_spec(name)
     load_s = time.perf_counter() - t
     cls = get_model_class(spec.analysis.model)
+    if backend != "pymc" and cls.pymc_step is not BayesModel.pymc_step:
+        return {"spec": name, "backend": backend,
+                "error": "needs PyMC's compound step (its own step for discrete unknowns)"}
     settings = spec.sampler.model_copy(update={"backend": backend})
     names = list(spec.priors)
     t = time.perf_counter()
@@ -197,16 +201,17 @@ def main() -> None:
         print(json.dumps(one(args.one, args.backend)))
         return
     names = args.specs or [p.stem for p in discover_specs()]
-    analyses = []
+    analyses: list[dict[str, Any]] = []
+    result: dict[str, Any] = {
+        "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": machine(), "repeats": args.repeats, "analyses": analyses,
+    }
     for name in names:
         for backend in args.backends:
             runs = [in_subprocess(name, backend) for _ in range(args.repeats)]
             analyses.append(aggregate(runs))
             print(f"{name} / {backend}: done", file=sys.stderr, flush=True)
-    result: dict[str, Any] = {
-        "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "machine": machine(), "repeats": args.repeats, "analyses": analyses,
-    }
+        write_tables(args.out, "results", result, markdown(result), echo=False)  # so far
     if args.full:
         cold = [full_run(cold=True)]
         warm = [full_run(cold=False) for _ in range(args.repeats)]
@@ -214,12 +219,14 @@ def main() -> None:
     write_tables(args.out, "results", result, markdown(result))
 
 
-def write_tables(out: Path, stem: str, result: dict[str, Any], text: str) -> None:
-    """Write ``<stem>.json`` and ``<stem>.md`` into ``out`` and print the table."""
+def write_tables(out: Path, stem: str, result: dict[str, Any], text: str,
+                 echo: bool = True) -> None:
+    """Write ``<stem>.json`` and ``<stem>.md`` into ``out`` (and print the table)."""
     out.mkdir(parents=True, exist_ok=True)
     (out / f"{stem}.json").write_text(json.dumps(result, indent=2) + "\n")
     (out / f"{stem}.md").write_text(text)
-    print(text)
+    if echo:
+        print(text)
 
 
 if __name__ == "__main__":
