@@ -156,7 +156,9 @@ def markdown(result: dict[str, Any]) -> str:
         "per analysis and backend. *compile* = first fit − refit with the same prior; "
         "*sample* = that refit; *refit* = a fit after a prior change (graph and compiled "
         "sampler reused); ESS/s = minimum bulk ESS of the gated variables per second of "
-        "*sample*.",
+        "*sample*. A model fitted on several data sets at once (the survival specs: one fit "
+        "per reconstruction, pooled) counts all of them in *sample* and the smallest ESS of "
+        "any one of them.",
         "",
         "| analysis | backend | build s | compile s | sample s | refit s | min bulk ESS/s "
         "| peak MiB |",
