@@ -170,8 +170,11 @@ class OutputFolder:
             raise OutputError(f"--out {self.final}: cannot write into {self.final.parent}: "
                               f"{err.strerror or err}") from None
         try:
-            for stale in self.final.parent.glob(f".{self.final.name}.staging-*"):
-                shutil.rmtree(stale, ignore_errors=True)
+            for stale in sorted(self.final.parent.glob(f".{self.final.name}.staging-*")):
+                if stale.name.endswith(".old") and not self.final.exists():
+                    os.rename(stale, self.final)  # a two-rename swap killed half-way: restore
+                else:
+                    shutil.rmtree(stale, ignore_errors=True)
             self.staging = Path(tempfile.mkdtemp(prefix=f".{self.final.name}.staging-",
                                                  dir=self.final.parent))
             os.chmod(self.staging, 0o777 & ~current_umask())

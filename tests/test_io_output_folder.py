@@ -105,6 +105,18 @@ def test_what_a_killed_run_left_is_removed_by_the_next(tmp_path):
     assert leftovers(tmp_path, "results") == []
 
 
+def test_a_two_rename_swap_killed_half_way_is_restored(tmp_path):
+    """Without renameat2 the swap is two renames; killed between them, the old copy returns."""
+    out = tmp_path / "results"
+    before = previous_run(out)
+    out.rename(tmp_path / ".results.staging-dead1234.old")  # the first rename happened
+    write_text(tmp_path / ".results.staging-dead1234" / "summary.json", "{}")  # not the second
+    with OutputFolder(out):
+        pass
+    assert manifest(out) == before
+    assert leftovers(tmp_path, "results") == []
+
+
 @pytest.mark.parametrize("umask", [0o022, 0o027, 0o077])
 def test_files_and_folders_get_what_the_umask_gives(tmp_path, umask):
     old = os.umask(umask)
