@@ -108,7 +108,7 @@ GATE_DEFAULTS: dict[str, float] = {
 #: (Vehtari et al. 2021 sec. 4); ESS < 100 leaves the MCSE of a tail quantile as large as the
 #: quantity; E-BFMI < 0.2 misses the heavy-tailed energy that biases hierarchical fits
 #: (Betancourt 2016); more divergences than 1% of the draws (checked with the sampler,
-#: :meth:`AnalysisSpec.weak_gate`) mean regions the sampler cannot enter.
+#: :meth:`AnalysisSpec.weak_divergences`) mean regions the sampler cannot enter.
 WEAK_GATE: dict[str, tuple[str, float]] = {
     "rhat_max": (">=", 1.1), "ess_bulk_min": ("<", 100), "ess_tail_min": ("<", 100),
     "ebfmi_min": ("<", 0.2),
