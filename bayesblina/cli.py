@@ -26,7 +26,7 @@ import matplotlib
 from bayesblina.analyses import get_model_class
 from bayesblina.analyses.registry import discover_specs, find_specs, load_specs
 from bayesblina.core.sampling import library_versions, require_backend
-from bayesblina.core.spec import AnalysisSpec
+from bayesblina.core.spec import AnalysisSpec, loosened_text
 from bayesblina.errors import BayesblinaError, SpecError
 from bayesblina.io import OutputFolder, check_output_dir
 from bayesblina.pipeline import run_analysis
@@ -77,10 +77,8 @@ def _warn_gate(specs: list[AnalysisSpec]) -> None:
         flags = spec.gate_flags()
         if not flags:
             continue
-        loose = ", ".join(f"{k} = {v['value']:g} (default {v['default']:g})"
-                          for k, v in flags["loosened"].items())
-        _warn(f"{spec.source_path}: gate loosened: {loose}; its results are flagged in the "
-              "report and summary.json")
+        _warn(f"{spec.source_path}: gate loosened: {loosened_text(flags)}; its results are "
+              "flagged in the report and summary.json")
         if flags["weak"]:
             _warn(f"{spec.source_path}: gate.allow_weak_gate = true accepts a gate that does "
                   f"not check: {'; '.join(flags['weak'])}")

@@ -165,6 +165,12 @@ class GateThresholds(_Strict):
         return out
 
 
+def loosened_text(flags: dict[str, Any]) -> str:
+    """``rhat_max = 1.05 (default 1.01), ...``: the loosened thresholds of :meth:`gate_flags`."""
+    return ", ".join(f"{k} = {v['value']:g} (default {v['default']:g})"
+                     for k, v in flags.get("loosened", {}).items())
+
+
 class SummarySettings(_Strict):
     """What to report from the posterior."""
 

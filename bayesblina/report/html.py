@@ -11,6 +11,7 @@ import pandas as pd
 
 from bayesblina.analyses.registry import get_components
 from bayesblina.core.fit import AnalysisResult
+from bayesblina.core.spec import loosened_text
 from bayesblina.core.summaries import element_keys
 
 
@@ -123,9 +124,8 @@ def gate_flag_lines(flags: dict[str, Any]) -> list[str]:
     """The warning a section shows when its spec loosened the documented gate."""
     if not flags:
         return []
-    loose = ", ".join(f"{k} = {v['value']:g} (default {v['default']:g})"
-                      for k, v in flags["loosened"].items())
-    lines = [f"<p class='failmsg'>Gate loosened by the spec: {html.escape(loose)}. "
+    lines = [f"<p class='failmsg'>Gate loosened by the spec: "
+             f"{html.escape(loosened_text(flags))}. "
              "These results passed a weaker gate than the documented one.</p>"]
     if flags["weak"]:
         lines.append("<p class='failmsg'>Weak gate allowed (<code>allow_weak_gate</code>): "
