@@ -25,6 +25,11 @@ from typing import TYPE_CHECKING, Any
 import arviz as az
 import numpy as np
 import pymc as pm
+from pymc.backends.arviz import (
+    coords_and_dims_for_inferencedata,
+    find_constants,
+    find_observations,
+)
 
 from bayesblina.errors import SamplerError
 
@@ -93,12 +98,15 @@ def _sample_nutpie(model: BayesModel, values: dict[str, Any], s: SamplerSettings
     pm_model = model.build()
     shapes = _shapes(values)
     cached = model.compiled.get("nutpie")
+    with pm_model:
+        pm.set_data(values, coords=model.coords())
     if cached is None or cached[0] != shapes:
         # nutpie's compiled model has fixed data shapes: recompile only when they change
-        with pm_model:
-            pm.set_data(values, coords=model.coords())
         cached = model.compiled["nutpie"] = (shapes, nutpie.compile_pymc_model(pm_model))
-    compiled = cached[1].with_data(**values)
+    # a data container the log density does not use (e.g. a covariate column of a model
+    # without the covariate) is unknown to the compiled model
+    known = cached[1].shared_data
+    compiled = cached[1].with_data(**{k: v for k, v in values.items() if k in known})
     idata = nutpie.sample(
         compiled,
         draws=s.draws,
@@ -111,7 +119,24 @@ def _sample_nutpie(model: BayesModel, values: dict[str, Any], s: SamplerSettings
     )
     # nutpie labels dims from the model as compiled: relabel with the current coords
     coords = {k: v for k, v in model.coords().items() if k in idata.posterior.dims}
-    return idata.assign_coords(coords, groups=["posterior"])
+    idata = idata.assign_coords(coords, groups=["posterior"])
+    # the groups PyMC's own sampler returns, so that every backend's result is alike
+    # (log-likelihood and posterior predictive computations need observed_data)
+    missing = {k: v for k, v in _data_groups(pm_model).items() if k not in idata.groups()}
+    idata.add_groups(missing)
+    return idata
+
+
+def _data_groups(pm_model: pm.Model) -> dict[str, Any]:
+    """``observed_data`` and ``constant_data`` of a model, as PyMC's own sampler stores them."""
+    coords, dims = coords_and_dims_for_inferencedata(pm_model)
+    groups = {"observed_data": find_observations(pm_model),
+              "constant_data": find_constants(pm_model)}
+    return {
+        name: az.dict_to_dataset(values, library=pm, coords=coords, dims=dims, default_dims=[])
+        for name, values in groups.items()
+        if values
+    }
 
 
 def _sample_numpyro(model: BayesModel, values: dict[str, Any], s: SamplerSettings) -> Any:

@@ -182,3 +182,35 @@ def test_pooled_mcse_and_ess_combine_data_sets():
     assert mcse_ess[0, 1] == pytest.approx(sum(esses), rel=1e-12)
     # the ESS over all chains is tiny (the data sets disagree); the pooled one is not
     assert float(az.ess(da.to_dataset(name="x"), method="bulk")["x"]) < 100 < mcse_ess[0, 1]
+
+
+class NormalMeanUnusedData(NormalMean):
+    """NormalMean with a data container the log density does not use (as the survival
+    model's covariate column when it has no covariate)."""
+
+    def data_values(self) -> dict[str, np.ndarray]:
+        return {**super().data_values(), "unused": np.zeros(len(self.data))}
+
+    def _define(self) -> None:
+        pm.Data("unused", self.data_values()["unused"], dims="obs")
+        super()._define()
+
+
+@pytest.mark.slow
+@pytest.mark.mcmc
+def test_a_pooled_fit_on_nutpie_has_the_groups_of_pymcs():
+    pytest.importorskip("nutpie")
+    model = NormalMeanUnusedData(pd.DataFrame({"y": np.arange(8.0)}), PRIOR)
+    settings = SamplerSettings(backend="nutpie", draws=1000, tune=500, chains=2, seed=7)
+    data = datasets()
+    idata = fit_pooled(model, data, settings, dim="imputation")
+    assert idata.posterior.attrs["sampler"] == "nutpie"
+    np.testing.assert_array_equal(idata.observed_data["y_obs"].values, data["a"]["y"])
+    assert set(idata.constant_data) >= {"unused", "mu__mu", "mu__sigma"}  # as PyMC stores them
+    assert idata.log_likelihood["y_obs"].sizes["obs"] == 8
+    # mu | y ~ N(sum(y) / (n + 1/100), 1 / (n + 1/100)) per data set (prior N(0, 10^2))
+    for label, sub in split_pooled(idata, "imputation").items():
+        y = data[label]["y"].to_numpy()
+        exact = y.sum() / (len(y) + 0.01)
+        draws = sub.posterior["mu"]
+        assert abs(float(draws.mean()) - exact) <= 3 * float(az.mcse(draws.to_dataset())["mu"])
