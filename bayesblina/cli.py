@@ -29,7 +29,7 @@ from bayesblina.core.sampling import library_versions, require_backend
 from bayesblina.core.spec import AnalysisSpec, loosened_text
 from bayesblina.errors import BayesblinaError, SpecError
 from bayesblina.io import OutputFolder, check_output_dir
-from bayesblina.pipeline import run_analysis
+from bayesblina.pipeline import run_analyses
 from bayesblina.report.write import write_folder
 from bayesblina.reproduce import format_table, reproduce_all, to_records
 
@@ -118,10 +118,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
         "run_id": uuid.uuid4().hex,
     }
     with OutputFolder(args.out) as folder:
-        results = []
-        for i, spec in enumerate(specs, start=1):
-            _progress(f"[{i}/{len(specs)}] {spec.name}: {spec.analysis.title}")
-            results.append(run_analysis(spec, progress=_progress))
+        results = run_analyses(specs, jobs=args.jobs, progress=_progress)
         assert folder.staging is not None
         write_folder(results, folder.staging, provenance, reproduce_all())
         report = folder.commit() / "report.html"
@@ -197,6 +194,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--tune", type=int, help="override warm-up iterations per chain")
     run.add_argument("--chains", type=int, help="override number of chains")
     run.add_argument("--spec-dir", help="folder of specs (default: the repository's models/)")
+    run.add_argument("--jobs", type=_positive_int, metavar="N",
+                     help="analyses run at once, one process each (default: one per core); "
+                          "the numbers do not depend on it")
     _data_outside(run)
     run.set_defaults(func=_cmd_run)
 
@@ -212,6 +212,16 @@ def build_parser() -> argparse.ArgumentParser:
     _data_outside(chk)
     chk.set_defaults(func=_cmd_check)
     return parser
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a whole number >= 1 (got {text!r})")
+    return value
 
 
 def _data_outside(parser: argparse.ArgumentParser) -> None:

@@ -3,16 +3,23 @@
 :func:`run_analysis` fits every prior set of a spec on one built model (refits, no
 rebuild), gates each fit, summarises only the fits that passed, and runs the analysis
 room's report components on them. Writing files is the report's job
-(:mod:`bayesblina.report.write`).
+(:mod:`bayesblina.report.write`). :func:`run_analyses` runs several specs, one process per
+core: specs are independent, and each carries its own seed, so the numbers do not depend
+on how many processes run them.
 """
 
 from __future__ import annotations
 
 import json
+import multiprocessing
+import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from concurrent.futures import FIRST_EXCEPTION, ProcessPoolExecutor, wait
 from dataclasses import replace
 from typing import Any
+
+import matplotlib
 
 from bayesblina.analyses.registry import get_components, get_model_class
 from bayesblina.core.components import Extras
@@ -22,6 +29,13 @@ from bayesblina.core.spec import AnalysisSpec
 
 Progress = Callable[[str], None]
 
+
+def available_cores() -> int:
+    """Cores this process may run on (its CPU affinity where the system tells it)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not Linux
+        return os.cpu_count() or 1
 
 
 def run_analysis(
@@ -83,3 +97,75 @@ def run_analysis(
     if components.reference is None:
         return result
     return replace(result, reference=components.reference(result))
+
+
+def _run_numbered(
+    spec: AnalysisSpec, i: int, n: int, progress: Progress | None
+) -> AnalysisResult:
+    if progress is not None:
+        progress(f"[{i}/{n}] {spec.name}: {spec.analysis.title}")
+    return run_analysis(spec, progress=progress)
+
+
+def _start_worker() -> None:
+    matplotlib.use("Agg")  # a worker only renders figures to PNG bytes
+
+
+def run_analyses(
+    specs: Sequence[AnalysisSpec],
+    *,
+    jobs: int | None = None,
+    progress: Progress | None = None,
+) -> list[AnalysisResult]:
+    """Run several specs (:func:`run_analysis` each), in parallel processes.
+
+    Parameters
+    ----------
+    specs : sequence of AnalysisSpec
+        Validated specs.
+    jobs : int, optional
+        Processes to run them in (default: :func:`available_cores`, at most one per
+        spec); 1 runs them one after the other in this process. A spec's numbers are the
+        same whatever ``jobs`` is: each fit is seeded by its spec alone.
+    progress : callable, optional
+        Called with one line of text per step; with ``jobs > 1`` it is called in the
+        worker processes, so it must be picklable (a module-level function).
+
+    Returns
+    -------
+    list of AnalysisResult
+        In the order of ``specs``.
+
+    Raises
+    ------
+    Exception
+        The first error of any spec (the other specs are stopped).
+    """
+    n = len(specs)
+    jobs = min(available_cores() if jobs is None else jobs, n)
+    if jobs <= 1:
+        return [_run_numbered(spec, i, n, progress) for i, spec in enumerate(specs, start=1)]
+    # spawn, not fork: a forked PyTensor/OpenMP runtime is not safe to use
+    executor = ProcessPoolExecutor(
+        max_workers=jobs,
+        mp_context=multiprocessing.get_context("spawn"),
+        initializer=_start_worker,
+    )
+    try:
+        futures = [
+            executor.submit(_run_numbered, spec, i, n, progress)
+            for i, spec in enumerate(specs, start=1)
+        ]
+        wait(futures, return_when=FIRST_EXCEPTION)
+        results = [f.result() for f in futures]
+    except BaseException:
+        # an error, Ctrl-C or SIGTERM: the specs still running are stopped, not waited for
+        # (the executor has no public way to stop a running task)
+        processes = list((getattr(executor, "_processes", None) or {}).values())
+        executor.shutdown(wait=False, cancel_futures=True)
+        for process in processes:
+            if process.is_alive():
+                process.terminate()
+        raise
+    executor.shutdown()
+    return results

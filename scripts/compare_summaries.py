@@ -11,8 +11,15 @@ present in one file only are listed too. Run provenance (``provenance``: version
 the command) differs from run to run and is skipped; ``--ignore`` skips further keys
 wherever they occur (e.g. ``--ignore data_sha256`` across a change of checksum).
 
-Exit status: 0 when every compared value is equal, 1 otherwise, 2 for a file that cannot
-be read.
+``--mcse K`` compares two runs that may differ by Monte Carlo error only (another
+sampler, another number of draws): every posterior mean with an ``mcse_mean`` beside it must
+agree within K combined standard errors, ``|a - b| <= K * sqrt(mcse_a^2 + mcse_b^2)`` (the
+two runs are independent), and every analysis and prior set must pass the gate in both::
+
+    python scripts/compare_summaries.py before/summary.json after/summary.json --mcse 3
+
+Exit status: 0 when every compared value is equal (within K MCSE with ``--mcse``), 1
+otherwise, 2 for a file that cannot be read.
 """
 
 from __future__ import annotations
@@ -79,6 +86,58 @@ def compare(
     }
 
 
+def compare_mcse(before: Any, after: Any, k: float) -> dict[str, Any]:
+    """Posterior means of two runs within ``k`` combined MCSE, and both runs' gate verdicts.
+
+    Returns
+    -------
+    dict
+        ``compared``: means found in both with their MCSE; ``outside``: ``(path, a, b, z)``
+        for each mean with ``z = |a - b| / sqrt(mcse_a^2 + mcse_b^2) > k``; ``z_max``;
+        ``missing``: means of one run only; ``not_passed``: status paths that are not
+        ``"PASSED"`` in either run.
+    """
+    a, b = dict(flatten(before, ignore=DEFAULT_IGNORE)), dict(flatten(after, ignore=DEFAULT_IGNORE))
+    out: dict[str, Any] = {"compared": 0, "outside": [], "z_max": 0.0, "missing": [],
+                           "not_passed": []}
+    for doc in (a, b):
+        out["not_passed"] += [p for p, v in doc.items()
+                              if p.endswith(".status") and v != "PASSED"]
+    for path, mean in a.items():
+        if not path.endswith(".mean"):
+            continue
+        mcse_path = path[: -len("mean")] + "mcse_mean"
+        if mcse_path not in a or not isinstance(mean, (int, float)):
+            continue
+        if path not in b or mcse_path not in b:
+            out["missing"].append(path)
+            continue
+        se = math.hypot(a[mcse_path], b[mcse_path])
+        diff = abs(mean - b[path])
+        z = diff / se if se > 0 else (0.0 if diff == 0 else math.inf)
+        out["compared"] += 1
+        out["z_max"] = max(out["z_max"], z)
+        if z > k:
+            out["outside"].append((path, mean, b[path], z))
+    out["missing"] += [p for p in b if p.endswith(".mean") and p[:-4] + "mcse_mean" in b
+                       and p not in a]
+    return out
+
+
+def _main_mcse(docs: list[Any], k: float) -> int:
+    res = compare_mcse(*docs, k)
+    for path, a, b, z in res["outside"]:
+        print(f"outside  {path}: {a!r} -> {b!r} ({z:.2f} MCSE)")
+    for path in res["missing"]:
+        print(f"missing  {path}")
+    for path in res["not_passed"]:
+        print(f"gate     {path} is not PASSED")
+    print(f"{res['compared']} posterior means compared, {len(res['outside'])} outside "
+          f"{k:g} MCSE (largest {res['z_max']:.2f}), {len(res['missing'])} missing, "
+          f"{len(res['not_passed'])} not passed")
+    return 1 if res["outside"] or res["missing"] or res["not_passed"] else 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Command line: print the differences, exit 1 if there are any."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -88,6 +147,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--atol", type=float, default=0.0, help="absolute tolerance (0: exact)")
     parser.add_argument("--ignore", action="append", default=[],
                         help="a key to skip wherever it occurs (repeatable)")
+    parser.add_argument("--mcse", type=float, metavar="K",
+                        help="compare posterior means within K combined MCSE (and the gate)")
     args = parser.parse_args(argv)
     docs = []
     for path in (args.before, args.after):
@@ -96,6 +157,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
             print(f"error: {path}: {err}", file=sys.stderr)
             return 2
+    if args.mcse is not None:
+        return _main_mcse(docs, args.mcse)
     diff = compare(*docs, rtol=args.rtol, atol=args.atol,
                    ignore=(*DEFAULT_IGNORE, *args.ignore))
     for path, a, b in diff["changed"]:

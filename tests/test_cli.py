@@ -213,3 +213,12 @@ def test_default_specs_are_named_by_their_place_in_models_not_by_a_machine_path(
     own = tmp_path / "overall_cr.toml"
     own.write_text((DEFAULT_SPEC_DIR / "overall_cr.toml").read_text())
     assert load_spec(own).source_path == str(own)
+
+
+@pytest.mark.parametrize("jobs", ["0", "-1", "two"])
+def test_jobs_must_be_a_whole_number_of_at_least_one(capsys, tmp_path, jobs):
+    with pytest.raises(SystemExit) as exc:
+        main(["run", "--jobs", jobs, "--out", str(tmp_path / "out"), "overall_cr"])
+    assert exc.value.code == 2
+    assert f"--jobs: must be a whole number >= 1 (got '{jobs}')" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()

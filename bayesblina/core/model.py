@@ -133,6 +133,14 @@ class BayesModel(ABC):
         #: compiled sampler objects by backend key, reused across refits
         self.compiled: dict[Any, Any] = {}
 
+    def __getstate__(self) -> dict[str, Any]:
+        """Data, prior and options only: a copy in another process builds its graph anew.
+
+        A built PyMC model and compiled samplers do not pickle (and are tied to this
+        process); :meth:`build` makes them again on first use.
+        """
+        return {**self.__dict__, "_model": None, "_built_key": None, "compiled": {}}
+
     # -- construction -----------------------------------------------------------------
     @classmethod
     def from_spec(cls, spec: AnalysisSpec, prior_set: str | None = None) -> BayesModel:

@@ -106,17 +106,46 @@ def test_a_run_killed_mid_write_leaves_the_previous_run(first_run):
     assert leftovers(parent, "out") == []
 
 
+def workers(pid: int) -> list[int]:
+    """Worker processes (multiprocessing's spawned children) of process ``pid``."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            ppid = int(stat.read_text().rsplit(")", 1)[1].split()[1])
+            cmdline = stat.with_name("cmdline").read_bytes()
+        except (OSError, ValueError, IndexError):
+            continue  # the process ended while we looked
+        if ppid == pid and b"spawn_main" in cmdline:
+            found.append(int(stat.parent.name))
+    return found
+
+
+def alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
 def test_a_terminated_run_cleans_up_and_leaves_the_previous_run(tmp_path):
     out = tmp_path / "out"
     assert run(out, 1).returncode in (0, 1)
     before = manifest(out)
     proc = start(out, 2)
-    wait_for(lambda: bool(staging(tmp_path)), proc)
+    # the two specs run in two worker processes: terminate the run while they work
+    wait_for(lambda: bool(staging(tmp_path)) and len(workers(proc.pid)) == 2, proc)
+    pids = workers(proc.pid)
     proc.send_signal(signal.SIGTERM)
     _, err = proc.communicate(timeout=120)
     assert proc.returncode == 143, err
     assert manifest(out) == before
     assert leftovers(tmp_path, "out") == []
+    for _ in range(10_000):  # the run stopped its workers (they are not left running)
+        if not any(alive(p) for p in pids):
+            break
+        time.sleep(0.001)
+    assert not any(alive(p) for p in pids)
 
 
 def test_a_second_concurrent_run_into_the_same_folder_is_refused(tmp_path):

@@ -4,6 +4,8 @@ import importlib.util
 import json
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
 _spec = importlib.util.spec_from_file_location("compare_summaries",
                                                ROOT / "scripts" / "compare_summaries.py")
@@ -58,3 +60,33 @@ def test_command_line_exit_codes(tmp_path, capsys):
     assert "changed  analyses[a].results.flat.p.sd: 0.05 -> 0.06" in capsys.readouterr().out
     assert cs.main([str(a), str(b), "--ignore", "sd"]) == 0
     assert cs.main([str(a), str(bad)]) == 2
+
+
+def _with_mcse(mean, mcse, status="PASSED"):
+    doc = json.loads(json.dumps(BEFORE))
+    doc["analyses"][0]["status"] = status
+    doc["analyses"][0]["results"]["flat"]["p"].update(mean=mean, mcse_mean=mcse)
+    return doc
+
+
+def test_means_within_k_combined_mcse_agree_and_outside_are_listed():
+    # combined MCSE of 0.003 and 0.004 is 0.005: a difference of 0.014 is 2.8 of them
+    res = cs.compare_mcse(_with_mcse(0.390, 0.003), _with_mcse(0.404, 0.004), 3)
+    assert res["compared"] == 1 and res["outside"] == [] and res["z_max"] == pytest.approx(2.8)
+    res = cs.compare_mcse(_with_mcse(0.390, 0.003), _with_mcse(0.406, 0.004), 3)
+    assert [o[0] for o in res["outside"]] == ["analyses[a].results.flat.p.mean"]
+    assert res["outside"][0][3] == pytest.approx(3.2)
+
+
+def test_mcse_mode_fails_on_a_gate_failure_or_a_missing_mean(tmp_path):
+    before, after = tmp_path / "b.json", tmp_path / "a.json"
+    before.write_text(json.dumps(_with_mcse(0.39, 0.003)))
+    after.write_text(json.dumps(_with_mcse(0.39, 0.003, status="FAILED")))
+    assert cs.main([str(before), str(after), "--mcse", "3"]) == 1
+    gone = _with_mcse(0.39, 0.003)
+    del gone["analyses"][0]["results"]["flat"]["p"]["mean"]
+    after.write_text(json.dumps(gone))
+    assert cs.compare_mcse(_with_mcse(0.39, 0.003), gone, 3)["missing"] == [
+        "analyses[a].results.flat.p.mean"]
+    after.write_text(json.dumps(_with_mcse(0.391, 0.003)))
+    assert cs.main([str(before), str(after), "--mcse", "3"]) == 0

@@ -1,0 +1,65 @@
+"""`run_analyses`: several specs in parallel processes, the same numbers as one by one."""
+
+from __future__ import annotations
+
+import importlib.util
+import pickle
+
+import numpy as np
+import pytest
+
+from bayesblina.analyses.registry import get_model_class, load_spec
+from bayesblina.errors import SamplerError
+from bayesblina.pipeline import available_cores, run_analyses
+
+pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
+
+
+def _specs():
+    # plumbing only: too few draws for the gate (the numbers are compared, not judged)
+    small = {"draws": 60, "tune": 60, "chains": 2}
+    return [
+        load_spec("overall_cr").with_sampler(**small),
+        load_spec("dose_toxicity_crm").with_sampler(**small, seed=7),
+    ]
+
+
+@pytest.mark.mcmc
+def test_two_processes_give_the_numbers_of_one():
+    one = run_analyses(_specs(), jobs=1)
+    two = run_analyses(_specs(), jobs=2)
+    assert [r.spec.name for r in two] == ["overall_cr", "dose_toxicity_crm"]  # spec order
+    for a, b in zip(one, two, strict=True):
+        assert list(a.fits) == list(b.fits)
+        for name in a.fits:
+            for var in a.fits[name].idata.posterior.data_vars:
+                np.testing.assert_array_equal(a.fits[name].idata.posterior[var].values,
+                                              b.fits[name].idata.posterior[var].values)
+        # a result from a worker carries its model's data, prior and options, not its graph
+        assert b.model.data.equals(a.model.data) and b.model.compiled == {}
+
+
+@pytest.mark.mcmc
+@pytest.mark.skipif(importlib.util.find_spec("numpyro") is not None,
+                    reason="needs a backend that is not installed (numpyro is)")
+def test_an_error_in_a_worker_reaches_the_caller_as_itself():
+    specs = _specs()
+    specs[1] = specs[1].with_sampler(backend="numpyro")
+    with pytest.raises(SamplerError, match="needs numpyro"):
+        run_analyses(specs, jobs=2)
+
+
+def test_a_model_pickles_without_its_graph_and_builds_again():
+    spec = load_spec("overall_cr")
+    model = get_model_class(spec.analysis.model).from_spec(spec)
+    graph = model.build()
+    copy = pickle.loads(pickle.dumps(model))
+    assert copy._model is None and copy.compiled == {} and copy._built_key is None
+    assert copy.data.equals(model.data) and copy.prior == model.prior
+    assert model.build() is graph  # the original keeps its graph
+    assert set(copy.build().named_vars) == set(graph.named_vars)
+
+
+def test_jobs_never_exceed_the_specs():
+    assert available_cores() >= 1
+    assert run_analyses([], jobs=4) == []
