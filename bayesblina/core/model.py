@@ -136,10 +136,17 @@ class BayesModel(ABC):
     def __getstate__(self) -> dict[str, Any]:
         """Data, prior and options only: a copy in another process builds its graph anew.
 
-        A built PyMC model and compiled samplers do not pickle (and are tied to this
-        process); :meth:`build` makes them again on first use.
+        A built PyMC model, its variables and compiled samplers do not pickle (and are tied
+        to this process); :meth:`build` makes them again on first use.
         """
-        return {**self.__dict__, "_model": None, "_built_key": None, "compiled": {}}
+        return {**self.__dict__, **self._unbuilt_state()}
+
+    def _unbuilt_state(self) -> dict[str, Any]:
+        """The attributes that hold the graph, as they are before :meth:`build`.
+
+        A model that keeps more of its graph (variables, step outputs) extends this.
+        """
+        return {"_model": None, "_built_key": None, "compiled": {}}
 
     # -- construction -----------------------------------------------------------------
     @classmethod

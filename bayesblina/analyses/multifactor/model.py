@@ -314,6 +314,9 @@ class MultifactorModel(BayesModel):
         super().__init__(data, prior, options)
         self._contrasts = self._resolve_contrasts()
 
+    def _unbuilt_state(self) -> dict[str, Any]:
+        return {**super()._unbuilt_state(), "_step_outputs": []}
+
     # -- data -------------------------------------------------------------------------
     @classmethod
     def load_data(cls, data_spec: Any) -> pd.DataFrame:

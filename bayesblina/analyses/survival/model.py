@@ -222,6 +222,9 @@ class SurvivalModel(BayesModel):
         #: the model's random variables by parameter name (filled when the graph is built)
         self._rv: dict[str, Any] = {}
 
+    def _unbuilt_state(self) -> dict[str, Any]:
+        return {**super()._unbuilt_state(), "_rv": {}}
+
     @classmethod
     def check_prior_set(cls, prior: PriorSetBase, options: BaseModel, data: pd.DataFrame) -> None:
         """The prior set names exactly the parameters the family (and covariate) need.
