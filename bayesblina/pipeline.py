@@ -125,8 +125,10 @@ def run_analyses(
         Validated specs.
     jobs : int, optional
         Processes to run them in (default: :func:`available_cores`, at most one per
-        spec); 1 runs them one after the other in this process. A spec's numbers are the
-        same whatever ``jobs`` is: each fit is seeded by its spec alone.
+        spec); 1 runs them one after the other in this process. With more than one, each
+        spec samples its chains one after the other (``cores = 1``): the jobs use the
+        cores. A spec's numbers are the same whatever ``jobs`` is: each fit is seeded by
+        its spec alone, each chain by its own seed.
     progress : callable, optional
         Called with one line of text per step; with ``jobs > 1`` it is called in the
         worker processes, so it must be picklable (a module-level function).
@@ -145,6 +147,9 @@ def run_analyses(
     jobs = min(available_cores() if jobs is None else jobs, n)
     if jobs <= 1:
         return [_run_numbered(spec, i, n, progress) for i, spec in enumerate(specs, start=1)]
+    # the cores are the jobs': a spec's own chain processes would only compete with the
+    # other jobs (PyMC seeds each chain alone, so its draws are those of cores = 1)
+    specs = [s.with_sampler(cores=1) if s.sampler.cores > 1 else s for s in specs]
     # spawn, not fork: a forked PyTensor/OpenMP runtime is not safe to use
     executor = ProcessPoolExecutor(
         max_workers=jobs,
