@@ -29,8 +29,10 @@ lint: $(STAMP)
 docs: $(STAMP)
 	$(BIN)/sphinx-build -W --keep-going -q -b html docs docs/_build/html
 
-test: lint docs
-	$(BIN)/python -m pytest
+# the docs build (warnings as errors) is one of the tests (tests/test_docs.py), on a core of
+# its own: pytest-xdist runs the suite on every core (worksteal: the long tests spread out)
+test: lint
+	$(BIN)/python -m pytest -n auto --dist worksteal
 
 test-fast: $(STAMP)
 	$(BIN)/python -m pytest -m unit -x -q

@@ -21,6 +21,7 @@ import json
 import os
 import platform
 import resource
+import shutil
 import statistics
 import subprocess
 import sys
@@ -34,6 +35,7 @@ import arviz as az
 
 from bayesblina.analyses.registry import discover_specs, get_model_class, load_spec
 from bayesblina.core.model import BayesModel
+from bayesblina.pipeline import run_analysis
 
 HERE = Path(__file__).resolve().parent
 
@@ -88,9 +90,23 @@ def one(name: str, backend: str) -> dict[str, Any]:
     }
 
 
-def in_subprocess(name: str, backend: str) -> dict[str, Any]:
+def whole_analysis(name: str, backend: str) -> dict[str, Any]:
+    """Wall time of ``run_analysis`` (every prior set, gate, components and their comparison
+    fits) on one default spec with one backend, in this fresh process: what a run pays."""
+    spec = load_spec(name)
+    cls = get_model_class(spec.analysis.model)
+    if backend != "pymc" and cls.pymc_step is not BayesModel.pymc_step:
+        return {"spec": name, "backend": backend, "error": "needs PyMC's compound step"}
+    spec = spec.with_sampler(backend=backend)
+    t = time.perf_counter()
+    result = run_analysis(spec)
+    return {"spec": name, "backend": backend, "analysis_s": time.perf_counter() - t,
+            "passed": result.passed}
+
+
+def in_subprocess(name: str, backend: str, mode: str = "--one") -> dict[str, Any]:
     proc = subprocess.run(
-        [sys.executable, __file__, "--one", name, "--backend", backend],
+        [sys.executable, __file__, mode, name, "--backend", backend],
         capture_output=True, text=True, check=False, env={**os.environ, "MPLBACKEND": "Agg"},
     )
     if proc.returncode != 0:
@@ -98,17 +114,27 @@ def in_subprocess(name: str, backend: str) -> dict[str, Any]:
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
-def full_run(cold: bool) -> float:
-    """Wall seconds of ``bayesblina run`` (every default spec, gate, report)."""
+def full_run(cold: bool, jobs: int | None = None, keep: Path | None = None) -> float:
+    """Wall seconds of ``bayesblina run`` (every default spec, gate, report).
+
+    ``jobs``: ``--jobs`` (default: the run's own, one process per core); ``keep``: where to
+    copy the run's ``summary.json`` (to compare the numbers of two runs).
+    """
     env = {**os.environ, "MPLBACKEND": "Agg"}
     with tempfile.TemporaryDirectory() as tmp:
         if cold:
             env["PYTENSOR_FLAGS"] = f"compiledir={tmp}/pytensor"
             env["NUMBA_CACHE_DIR"] = f"{tmp}/numba"
+        command = [sys.executable, "-m", "bayesblina.cli", "run", "--out", f"{tmp}/out"]
+        if jobs is not None:
+            command += ["--jobs", str(jobs)]
         t = time.perf_counter()
-        subprocess.run([sys.executable, "-m", "bayesblina.cli", "run", "--out", f"{tmp}/out"],
-                       capture_output=True, check=False, env=env)
-        return time.perf_counter() - t
+        subprocess.run(command, capture_output=True, check=False, env=env)
+        wall = time.perf_counter() - t
+        if keep is not None:
+            keep.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(f"{tmp}/out/summary.json", keep)
+        return wall
 
 
 def machine() -> dict[str, Any]:
@@ -158,33 +184,60 @@ def markdown(result: dict[str, Any]) -> str:
         "sampler reused); ESS/s = minimum bulk ESS of the gated variables per second of "
         "*sample*. A model fitted on several data sets at once (the survival specs: one fit "
         "per reconstruction, pooled) counts all of them in *sample* and the smallest ESS of "
-        "any one of them.",
+        "any one of them. *analysis* = `run_analysis` of the spec in a fresh process (every "
+        "prior set, compile included, the gate, the report components and their comparison "
+        "fits): what `bayesblina run` pays for it; the faster backend is in bold.",
         "",
         "| analysis | backend | build s | compile s | sample s | refit s | min bulk ESS/s "
-        "| peak MiB |",
-        "|---|---|---|---|---|---|---|---|",
+        "| peak MiB | analysis s |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
 
     def cell(entry: dict[str, float], fmt: str = "{:.2f}") -> str:
         return (f"{fmt.format(entry['median'])} [{fmt.format(entry['min'])}–"
                 f"{fmt.format(entry['max'])}]")
 
+    fastest: dict[str, float] = {}
+    for row in result["analyses"]:
+        if "analysis_s" in row:
+            t = row["analysis_s"]["median"]
+            fastest[row["spec"]] = min(fastest.get(row["spec"], t), t)
     for row in result["analyses"]:
         if "error" in row:
             lines.append(f"| {row['spec']} | {row['backend']} | — | — | — | — | — | "
-                         f"cannot run: {row['error'][:80]} |")
+                         f"cannot run: {row['error'][:80]} | — |")
             continue
+        whole = "—"
+        if "analysis_s" in row:
+            whole = cell(row["analysis_s"], "{:.1f}")
+            if row["analysis_s"]["median"] == fastest[row["spec"]]:
+                whole = f"**{whole}**"
+            if not row.get("analysis_passed", True):
+                whole += " (gate FAILED)"
         lines.append(
             f"| {row['spec']} | {row['backend']} | {cell(row['build_s'])} | "
             f"{cell(row['compile_s'])} | {cell(row['sample_s'])} | "
             f"{cell(row['refit_after_prior_change_s'])} | "
-            f"{cell(row['ess_bulk_min_per_s'], '{:.0f}')} | {cell(row['peak_rss_mib'], '{:.0f}')} |"
+            f"{cell(row['ess_bulk_min_per_s'], '{:.0f}')} | {cell(row['peak_rss_mib'], '{:.0f}')} "
+            f"| {whole} |"
         )
     if result.get("full_run"):
+        when = result.get("full_run_created_at", result["created_at"])
         lines += ["", "## Whole re-analysis (`bayesblina run`, every default spec)", "",
-                  "| caches | wall s |", "|---|---|"]
+                  f"Measured {when}, median of the runs [min–max]. Cold: PyTensor and "
+                  "numba compile caches emptied first.", "",
+                  "| run | wall s |", "|---|---|"]
         for kind, entry in result["full_run"].items():
             lines.append(f"| {kind} | {cell(entry, '{:.0f}')} |")
+        runs = result["full_run"]
+        one, per_core = (runs.get("warm, one process (--jobs 1)"),
+                         runs.get("warm, one process per core"))
+        if one and per_core:
+            lines += ["", f"One process per core / one process: "
+                      f"{per_core['median'] / one['median']:.2f}."]
+        if result.get("full_run_numbers"):
+            lines += ["", "The two warm runs' `summary.json` (same seeds), by "
+                      f"`scripts/compare_summaries.py`: {result['full_run_numbers']}."]
     return "\n".join(lines) + "\n"
 
 
@@ -192,32 +245,65 @@ def main() -> None:
     """Run the benchmark and write ``results.json`` and ``results.md``."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--one", help=argparse.SUPPRESS)
+    parser.add_argument("--one-analysis", help=argparse.SUPPRESS)
     parser.add_argument("--backend", default="pymc", help=argparse.SUPPRESS)
     parser.add_argument("--backends", nargs="+", default=["pymc", "nutpie"])
     parser.add_argument("--specs", nargs="*", help="default spec names (default: all)")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--full", action="store_true", help="also time the whole run")
+    parser.add_argument("--full-only", action="store_true",
+                        help="only time the whole run (keep the per-analysis tables)")
+    parser.add_argument("--no-cold", action="store_true",
+                        help="with --full: skip the run with emptied compile caches")
     parser.add_argument("--out", type=Path, default=HERE)
     args = parser.parse_args()
     if args.one:
         print(json.dumps(one(args.one, args.backend)))
         return
-    names = args.specs or [p.stem for p in discover_specs()]
-    analyses: list[dict[str, Any]] = []
-    result: dict[str, Any] = {
-        "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "machine": machine(), "repeats": args.repeats, "analyses": analyses,
-    }
+    if args.one_analysis:
+        print(json.dumps(whole_analysis(args.one_analysis, args.backend)))
+        return
+    if args.full_only:
+        result = json.loads((args.out / "results.json").read_text())
+        result["full_run_machine"] = machine()
+        result["full_run_created_at"] = datetime.now(UTC).isoformat(timespec="seconds")
+        args.full, names = True, []
+    else:
+        names = args.specs or [p.stem for p in discover_specs()]
+        analyses: list[dict[str, Any]] = []
+        result = {
+            "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
+            "machine": machine(), "repeats": args.repeats, "analyses": analyses,
+        }
     for name in names:
         for backend in args.backends:
             runs = [in_subprocess(name, backend) for _ in range(args.repeats)]
-            analyses.append(aggregate(runs))
+            row = aggregate(runs)
+            whole = [in_subprocess(name, backend, "--one-analysis") for _ in range(args.repeats)]
+            ok = [w for w in whole if "error" not in w]
+            if "error" not in row and ok:
+                row["analysis_s"] = median_range([w["analysis_s"] for w in ok])
+                row["analysis_passed"] = all(w["passed"] for w in ok)
+            result["analyses"].append(row)
             print(f"{name} / {backend}: done", file=sys.stderr, flush=True)
         write_tables(args.out, "results", result, markdown(result), echo=False)  # so far
     if args.full:
-        cold = [full_run(cold=True)]
-        warm = [full_run(cold=False) for _ in range(args.repeats)]
-        result["full_run"] = {"cold": median_range(cold), "warm": median_range(warm)}
+        # cold: compile caches emptied; warm: populated (by the cold run), one process
+        # (--jobs 1: every spec after the other, as before issue 11) and one per core
+        cold = [] if args.no_cold else [full_run(cold=True)]
+        serial = [full_run(cold=False, jobs=1, keep=args.out / "summary_jobs1.json")
+                  for _ in range(args.repeats)]
+        parallel = [full_run(cold=False, keep=args.out / "summary_jobsN.json")
+                    for _ in range(args.repeats)]
+        compared = subprocess.run(
+            [sys.executable, str(HERE.parent / "scripts" / "compare_summaries.py"),
+             str(args.out / "summary_jobs1.json"), str(args.out / "summary_jobsN.json")],
+            capture_output=True, text=True, check=False)
+        result["full_run_numbers"] = (compared.stdout.strip().splitlines() or ["?"])[-1]
+        result["full_run"] = {"warm, one process (--jobs 1)": median_range(serial),
+                              "warm, one process per core": median_range(parallel)}
+        if cold:
+            result["full_run"]["cold, one process per core"] = median_range(cold)
     write_tables(args.out, "results", result, markdown(result))
 
 

@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import fcntl
 import functools
+import pickle
+from dataclasses import dataclass
 from pathlib import Path
 
 import nutpie
 import pymc as pm
 import pytest
 
-from bayesblina.analyses.registry import load_spec
+from bayesblina.analyses.registry import discover_specs, load_spec, load_specs
+from bayesblina.core.fit import AnalysisResult
 from bayesblina.core.spec import SamplerSettings
+from bayesblina.pipeline import run_analyses
+from bayesblina.report.write import write_results
 
 ROOT = Path(__file__).resolve().parents[1]
 MODELS = ROOT / "models"
@@ -39,6 +45,48 @@ def write_spec(tmp_path_factory):
         return path
 
     return _write
+
+
+@dataclass(frozen=True)
+class DefaultRun:
+    """Every default spec fitted with its own settings, and the run's written folder."""
+
+    results: dict[str, AnalysisResult]
+    out: Path
+
+
+def _run_defaults(out: Path) -> DefaultRun:
+    results = run_analyses(load_specs(discover_specs()))
+    write_results(results, out, {"run_id": "tests"})
+    return DefaultRun({r.spec.name: r for r in results}, out)
+
+
+@pytest.fixture(scope="session")
+def default_run(request: pytest.FixtureRequest, tmp_path_factory) -> DefaultRun:
+    """The whole default re-analysis, once per test run, on every core (``run_analyses``).
+
+    The slow tests that check a default analysis at full size (its gate, its exact engine,
+    its outputs) share these fits instead of refitting the same specs one by one. Under
+    pytest-xdist the first worker that needs the run makes it and the others read it
+    (results pickled beside it, a lock file between them), so it is made once per run.
+    """
+    workerinput = getattr(request.config, "workerinput", None)
+    if workerinput is None:  # one process: nothing to share
+        run = _run_defaults(tmp_path_factory.mktemp("default_run") / "out")
+    else:
+        shared = tmp_path_factory.getbasetemp().parent / f"default_run-{workerinput['testrunuid']}"
+        shared.mkdir(exist_ok=True)
+        pickled = shared / "results.pickle"
+        with open(shared / "lock", "a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+            if pickled.exists():
+                run = pickle.loads(pickled.read_bytes())
+            else:
+                run = _run_defaults(shared / "out")
+                pickled.write_bytes(pickle.dumps(run))
+    # the fits ran in worker processes, out of sight of the counters below
+    _SAMPLING["fixture:default_run"] = sum(len(r.fits) for r in run.results.values())
+    return run
 
 
 #: the markers that say what a test costs besides ``unit``

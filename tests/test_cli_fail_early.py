@@ -10,6 +10,7 @@ from __future__ import annotations
 import pytest
 
 import bayesblina.cli as cli
+import bayesblina.pipeline as pipeline
 from bayesblina.cli import main
 
 from .core.test_strict_types import GOOD
@@ -22,7 +23,7 @@ def no_fit(monkeypatch):
     def refuse(*args, **kwargs):
         raise AssertionError("a fit started before the input was checked")
 
-    monkeypatch.setattr(cli, "run_analysis", refuse)
+    monkeypatch.setattr(cli, "run_analyses", refuse)  # the command's one way to the fits
 
 
 def outs(tmp_path):
@@ -90,7 +91,7 @@ def test_a_previous_run_folder_is_accepted(tmp_path, monkeypatch, capsys):
         seen.append(spec.name)
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(cli, "run_analysis", stop)
+    monkeypatch.setattr(pipeline, "run_analysis", stop)  # one spec: fitted in this process
     assert main(["run", "overall_cr", "--out", str(out)]) == 130
     assert seen == ["overall_cr"]  # the checks passed and the work began
     assert (out / "summary.json").read_text() == "{}"  # and the interrupted run left it

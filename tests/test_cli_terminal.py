@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-import bayesblina.cli as cli
+import bayesblina.pipeline as pipeline
 from bayesblina.cli import clean, main
 
 from .core.test_strict_types import GOOD
@@ -41,7 +41,7 @@ def test_a_title_with_escape_sequences_is_printed_escaped(write_spec, monkeypatc
         assert spec.analysis.title == RAW  # the title itself is kept as written
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(cli, "run_analysis", stop)
+    monkeypatch.setattr(pipeline, "run_analysis", stop)  # one spec: in this process
     assert main(["run", str(path), "--out", str(tmp_path / "o")]) == 130
     err = capsys.readouterr().err
     assert "\x1b" not in err and "\x07" not in err and "\u202e" not in err

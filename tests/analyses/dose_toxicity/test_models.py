@@ -15,7 +15,6 @@ from bayesblina.core.gate import check_convergence
 from bayesblina.core.spec import SamplerSettings, SummarySettings
 from bayesblina.core.summaries import mcse
 from bayesblina.errors import DataError, SpecError
-from bayesblina.pipeline import run_analysis
 from tests.analyses.dose_toxicity.specs import spec_text
 
 
@@ -116,9 +115,9 @@ def _within_3_mcse(summary, exact, what):
 
 @pytest.mark.slow
 @pytest.mark.mcmc
-def test_blrm_trial_fit_passes_gate_and_matches_exact_engine():
+def test_blrm_trial_fit_passes_gate_and_matches_exact_engine(default_run):
     spec = load_spec(MODELS / "dose_toxicity_blrm.toml")
-    result = run_analysis(spec)
+    result = default_run.results[spec.name]
     assert result.passed, result.diagnostics_table()
     for name, fit in result.fits.items():
         _within_3_mcse(fit.summary, result.extras[name].exact, name)

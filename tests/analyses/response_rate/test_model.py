@@ -53,9 +53,9 @@ def _mcse_quantile(draws: np.ndarray, prob: float) -> float:
 
 @pytest.mark.slow
 @pytest.mark.mcmc
-def test_mcmc_matches_conjugate_posterior_within_3_mcse(overall_spec):
+def test_mcmc_matches_conjugate_posterior_within_3_mcse(overall_spec, default_run):
     """Every reported quantity, every prior set and population, against Beta(a+x, b+n-x)."""
-    result = run_analysis(overall_spec)
+    result = default_run.results["overall_cr"]
     assert result.passed, result.diagnostics_table()
     data = result.model.data.set_index("population")
     for name, fit in result.fits.items():

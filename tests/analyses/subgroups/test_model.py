@@ -486,16 +486,6 @@ def test_forest_plot_draws_every_fit_and_contrast():
 
 # -- MCMC against the independent computations (slow) -------------------------------------
 
-_RESULTS: dict[str, object] = {}
-
-
-def spec_result(name: str):
-    """Run a packaged spec once per session (shared by the slow tests)."""
-    if name not in _RESULTS:
-        _RESULTS[name] = run_analysis(load_spec(SPECS / f"{name}.toml"))
-    return _RESULTS[name]
-
-
 def _assert_within_3_mcse(fit, exact, what):
     """Every posterior mean (p, differences, mu, tau, p_population) against the exact table."""
     post = fit.idata.posterior
@@ -525,8 +515,8 @@ def _assert_within_3_mcse(fit, exact, what):
 @pytest.mark.slow
 @pytest.mark.mcmc
 @pytest.mark.parametrize("name", ["subgroups_age", "subgroups_marrow_blasts"])
-def test_partial_pooling_matches_the_quadrature_within_3_mcse(name):
-    result = spec_result(name)
+def test_partial_pooling_matches_the_quadrature_within_3_mcse(name, default_run):
+    result = default_run.results[name]
     assert result.passed, result.diagnostics_table()
     for prior_set, fit in result.fits.items():
         exact = result.extras[prior_set].exact
@@ -570,8 +560,8 @@ def test_no_and_complete_pooling_match_their_conjugate_posteriors(pooling):
 
 @pytest.mark.slow
 @pytest.mark.mcmc
-def test_exnex_matches_the_quadrature_within_3_mcse():
-    result = spec_result("subgroups_age_exnex")
+def test_exnex_matches_the_quadrature_within_3_mcse(default_run):
+    result = default_run.results["subgroups_age_exnex"]
     assert result.passed, result.diagnostics_table()
     for prior_set, fit in result.fits.items():
         assert int(fit.idata.sample_stats["diverging"].sum()) == 0
@@ -592,8 +582,8 @@ def test_exnex_matches_the_quadrature_within_3_mcse():
 @pytest.mark.slow
 @pytest.mark.mcmc
 @pytest.mark.parametrize("name", ALL_SPECS)
-def test_every_packaged_subgroup_spec_passes_the_gate(name):
-    result = spec_result(name)
+def test_every_packaged_subgroup_spec_passes_the_gate(name, default_run):
+    result = default_run.results[name]
     assert result.passed, result.diagnostics_table()
     for prior_set, fit in result.fits.items():
         assert int(fit.idata.sample_stats["diverging"].sum()) == 0
@@ -633,9 +623,9 @@ def test_loo_comparison_function_on_a_factor():
 
 @pytest.mark.slow
 @pytest.mark.mcmc
-def test_report_shows_the_forest_plot(tmp_path):
+def test_report_shows_the_forest_plot(tmp_path, default_run):
 
-    result = spec_result("subgroups_age")
+    result = default_run.results["subgroups_age"]
     report = write_results([result], tmp_path, {})
     png = tmp_path / "figures" / "subgroups_age.png"
     assert png.stat().st_size > 20_000

@@ -45,7 +45,6 @@ from bayesblina.core.spec import GateThresholds, SamplerSettings, SummarySetting
 from bayesblina.core.summaries import mcse
 from bayesblina.data import data_file, load_subgroups
 from bayesblina.errors import DataError, SpecError
-from bayesblina.pipeline import run_analysis
 
 matplotlib.use("Agg")
 logging.getLogger("pymc").setLevel(logging.ERROR)
@@ -658,9 +657,9 @@ def _assert_matches_exact(model, idata, exact_table, summary, what):
 
 @pytest.mark.slow
 @pytest.mark.mcmc
-def test_response_categories_spec_matches_the_conjugate_posterior():
+def test_response_categories_spec_matches_the_conjugate_posterior(default_run):
     spec = load_spec(CAT_SPEC)
-    result = run_analysis(spec)
+    result = default_run.results[spec.name]
     assert result.passed, result.diagnostics_table()
     for name, fit in result.fits.items():
         assert int(fit.idata.sample_stats["diverging"].sum()) == 0
@@ -688,9 +687,9 @@ def test_exclude_fit_matches_the_mixture():
 
 @pytest.mark.slow
 @pytest.mark.mcmc
-def test_phase_spec_passes_the_gate_and_matches_the_quadrature():
+def test_phase_spec_passes_the_gate_and_matches_the_quadrature(default_run):
     spec = load_spec(PHASE_SPEC)
-    result = run_analysis(spec)
+    result = default_run.results[spec.name]
     assert result.passed, result.diagnostics_table()
     for name, fit in result.fits.items():
         assert int(fit.idata.sample_stats["diverging"].sum()) == 0
