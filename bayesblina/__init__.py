@@ -33,6 +33,7 @@ _API = {
     "get_model_class": "bayesblina.analyses",
     "check_convergence": "bayesblina.core.gate",
     "run_analysis": "bayesblina.pipeline",
+    "run_analyses": "bayesblina.pipeline",
     "AnalysisResult": "bayesblina.core.fit",
     "Fit": "bayesblina.core.fit",
     "write_results": "bayesblina.report.write",
