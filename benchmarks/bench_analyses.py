@@ -197,11 +197,14 @@ def markdown(result: dict[str, Any]) -> str:
         return (f"{fmt.format(entry['median'])} [{fmt.format(entry['min'])}–"
                 f"{fmt.format(entry['max'])}]")
 
-    fastest: dict[str, float] = {}
+    # the faster backend of a spec: only where more than one was timed
+    timed: dict[str, list[float]] = {}
     for row in result["analyses"]:
         if "analysis_s" in row:
-            t = row["analysis_s"]["median"]
-            fastest[row["spec"]] = min(fastest.get(row["spec"], t), t)
+            timed.setdefault(row["spec"], []).append(row["analysis_s"]["median"])
+    fastest = {spec: min(ts) for spec, ts in timed.items() if len(ts) > 1}
+    marks = {n: "¹²³⁴⁵⁶⁷⁸⁹"[i % 9] for i, n in enumerate(
+        sorted({row["note"] for row in result["analyses"] if row.get("note")}))}
     for row in result["analyses"]:
         if "error" in row:
             lines.append(f"| {row['spec']} | {row['backend']} | — | — | — | — | — | "
@@ -210,17 +213,20 @@ def markdown(result: dict[str, Any]) -> str:
         whole = "—"
         if "analysis_s" in row:
             whole = cell(row["analysis_s"], "{:.1f}")
-            if row["analysis_s"]["median"] == fastest[row["spec"]]:
+            if row["analysis_s"]["median"] == fastest.get(row["spec"]):
                 whole = f"**{whole}**"
             if not row.get("analysis_passed", True):
                 whole += " (gate FAILED)"
+        backend = row["backend"] + (f" {marks[row['note']]}" if row.get("note") else "")
         lines.append(
-            f"| {row['spec']} | {row['backend']} | {cell(row['build_s'])} | "
+            f"| {row['spec']} | {backend} | {cell(row['build_s'])} | "
             f"{cell(row['compile_s'])} | {cell(row['sample_s'])} | "
             f"{cell(row['refit_after_prior_change_s'])} | "
             f"{cell(row['ess_bulk_min_per_s'], '{:.0f}')} | {cell(row['peak_rss_mib'], '{:.0f}')} "
             f"| {whole} |"
         )
+    if marks:
+        lines += ["", *(f"{mark} {note}" for note, mark in marks.items())]
     if result.get("full_run"):
         when = result.get("full_run_created_at", result["created_at"])
         lines += ["", "## Whole re-analysis (`bayesblina run`, every default spec)", "",
@@ -256,6 +262,9 @@ def main() -> None:
     parser.add_argument("--full", action="store_true", help="also time the whole run")
     parser.add_argument("--full-only", action="store_true",
                         help="only time the whole run (keep the per-analysis tables)")
+    parser.add_argument("--merge", type=Path, metavar="JSON",
+                        help="replace the rows of another run's results.json (same spec and "
+                             "backend) in --out's tables, each marked with when it ran")
     parser.add_argument("--no-cold", action="store_true",
                         help="with --full: skip the run with emptied compile caches")
     parser.add_argument("--out", type=Path, default=HERE)
@@ -265,6 +274,9 @@ def main() -> None:
         return
     if args.one_analysis:
         print(json.dumps(whole_analysis(args.one_analysis, args.backend)))
+        return
+    if args.merge:
+        merge(args.out, args.merge)
         return
     if args.full_only:
         result = json.loads((args.out / "results.json").read_text())
@@ -309,6 +321,18 @@ def main() -> None:
         if cold:
             result["full_run"]["cold, one process per core"] = median_range(cold)
     write_tables(args.out, "results", result, markdown(result))
+
+
+def merge(out: Path, other: Path) -> None:
+    """Put the rows of ``other`` (a results.json) into ``out``'s tables, marked as such."""
+    result = json.loads((out / "results.json").read_text())
+    new = json.loads(other.read_text())
+    note = (f"{new['repeats']} run(s), {new['created_at']} (a later partial run of "
+            "`bench_analyses.py --specs ...`)")
+    rows = {(r["spec"], r["backend"]): {**r, "note": note} for r in new["analyses"]}
+    result["analyses"] = [rows.pop((r["spec"], r["backend"]), r) for r in result["analyses"]]
+    result["analyses"] += list(rows.values())
+    write_tables(out, "results", result, markdown(result), echo=False)
 
 
 def write_tables(out: Path, stem: str, result: dict[str, Any], text: str,
