@@ -8,6 +8,7 @@ import pickle
 import numpy as np
 import pytest
 
+import bayesblina.pipeline as pipeline
 from bayesblina.analyses.registry import get_model_class, load_spec
 from bayesblina.errors import SamplerError
 from bayesblina.pipeline import available_cores, run_analyses
@@ -66,6 +67,11 @@ def test_a_model_pickles_without_its_graph_and_builds_again(name):
     assert set(copy.build().named_vars) == set(graph.named_vars)
 
 
-def test_jobs_never_exceed_the_specs():
-    assert available_cores() >= 1
-    assert run_analyses([], jobs=4) == []
+def test_one_spec_runs_in_this_process_whatever_jobs(monkeypatch):
+    # jobs are capped at the number of specs: one spec is never sent to a worker process
+    # (a worker would not see this process's replacement of run_analysis)
+    seen = []
+    monkeypatch.setattr(pipeline, "run_analysis", lambda spec, **kw: seen.append(spec.name))
+    assert run_analyses([load_spec("overall_cr")], jobs=4) == [None]
+    assert seen == ["overall_cr"]
+    assert available_cores() >= 1 and run_analyses([], jobs=4) == []
