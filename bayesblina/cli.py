@@ -103,10 +103,13 @@ def _cmd_run(args: argparse.Namespace) -> int:
         }.items()
         if v is not None
     }
+    if args.sampler is not None:
+        overrides["comparison_backend"] = None  # --sampler: every fit, comparisons too
     if overrides:
         specs = [s.with_sampler(**overrides) for s in specs]
     for s in specs:
-        require_backend(s.sampler.backend)
+        for backend in s.sampler.backends():
+            require_backend(backend)
     _warn_gate(specs)
     provenance = {
         **{f"{k}_version": v for k, v in library_versions().items()},

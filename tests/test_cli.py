@@ -13,6 +13,7 @@ import arviz as az
 import pandas as pd
 import pytest
 
+import bayesblina.cli as cli
 from bayesblina.analyses.registry import DEFAULT_SPEC_DIR, load_spec
 from bayesblina.analyses.response_categories.model import ResponseCategoriesModel
 from bayesblina.cli import main
@@ -222,3 +223,21 @@ def test_jobs_must_be_a_whole_number_of_at_least_one(capsys, tmp_path, jobs):
     assert exc.value.code == 2
     assert f"--jobs: must be a whole number >= 1 (got '{jobs}')" in capsys.readouterr().err
     assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize(("args", "backends"), [
+    ([], ("nutpie", "pymc")),                       # the spec's own choice
+    (["--sampler", "pymc"], ("pymc",)),              # --sampler: every fit, comparisons too
+    (["--sampler", "nutpie"], ("nutpie",)),
+])
+def test_sampler_override_covers_the_comparison_fits(monkeypatch, tmp_path, args, backends):
+    seen = []
+
+    def record(specs, **kwargs):
+        seen.extend(s.sampler.backends() for s in specs)
+        raise SystemExit(0)
+
+    monkeypatch.setattr(cli, "run_analyses", record)
+    with pytest.raises(SystemExit):
+        main(["run", *args, "--out", str(tmp_path / "out"), "survival_os"])
+    assert seen == [backends]

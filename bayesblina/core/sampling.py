@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 import arviz as az
 import numpy as np
+import nutpie
 import pymc as pm
 from pymc.backends.arviz import (
     coords_and_dims_for_inferencedata,
@@ -37,8 +38,10 @@ if TYPE_CHECKING:
     from bayesblina.core.model import BayesModel
     from bayesblina.core.spec import SamplerSettings
 
-#: optional backends -> (modules they need, pip extra that installs them)
-_EXTRAS = {"nutpie": (("nutpie",), "nutpie"), "numpyro": (("numpyro", "jax"), "numpyro")}
+#: optional backends -> (modules they need, pip extra that installs them); nutpie is a
+#: core dependency (the survival specs sample with it)
+_EXTRAS = {"numpyro": (("numpyro", "jax"), "numpyro")}
+_CORE_BACKENDS = ("pymc", "nutpie")
 
 
 def require_backend(backend: str) -> None:
@@ -49,11 +52,11 @@ def require_backend(backend: str) -> None:
     SamplerError
         Naming the missing package and the extra that installs it.
     """
-    if backend == "pymc":
+    if backend in _CORE_BACKENDS:
         return
     if backend not in _EXTRAS:
         raise SamplerError(
-            f"unknown sampler {backend!r}; allowed: {['pymc', *sorted(_EXTRAS)]}"
+            f"unknown sampler {backend!r}; allowed: {[*_CORE_BACKENDS, *sorted(_EXTRAS)]}"
         )
     modules, extra = _EXTRAS[backend]
     missing = [m for m in modules if importlib.util.find_spec(m) is None]
@@ -93,8 +96,6 @@ def _sample_pymc(model: BayesModel, values: dict[str, Any], s: SamplerSettings) 
 
 
 def _sample_nutpie(model: BayesModel, values: dict[str, Any], s: SamplerSettings) -> Any:
-    import nutpie  # noqa: PLC0415 - optional backend (the nutpie extra)
-
     pm_model = model.build()
     shapes = _shapes(values)
     cached = model.compiled.get("nutpie")

@@ -95,6 +95,22 @@ class SamplerSettings(_Strict):
     target_accept: Annotated[float, Field(gt=0.5, lt=1)] = 0.9
     seed: Annotated[int, Field(ge=0, lt=2**32)] = 20160101
     cores: Annotated[int, Field(ge=1, le=64)] = 1
+    #: the backend of a report component's comparison fits (alternative models fitted
+    #: once each, e.g. the LOO families); default: ``backend``. Chosen by measurement:
+    #: nutpie compiles each model structure anew (6-10 s), which costs more than PyMC's
+    #: whole fit of a small model fitted once (benchmarks/results.md)
+    comparison_backend: Literal["pymc", "nutpie", "numpyro"] | None = None
+
+    def for_comparison(self) -> SamplerSettings:
+        """These settings with the comparison fits' backend (``comparison_backend``)."""
+        if self.comparison_backend is None or self.comparison_backend == self.backend:
+            return self
+        return self.model_copy(update={"backend": self.comparison_backend})
+
+    def backends(self) -> tuple[str, ...]:
+        """Every backend these settings use (the main fits' first)."""
+        extra = self.comparison_backend
+        return (self.backend,) if extra in (None, self.backend) else (self.backend, extra)
 
 
 #: the documented gate (Vehtari et al. 2021; Betancourt 2016): a spec may be stricter freely

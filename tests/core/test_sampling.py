@@ -126,3 +126,14 @@ def test_nutpie_backend_refits_without_recompiling():
     # sceptical Beta(2, 18) + 27/70 -> Beta(29, 61): mean 0.3222
     mean = float(refit.posterior["p"].sel(population="all_5_15").mean())
     assert mean == pytest.approx(29 / 90, abs=0.01)
+
+
+def test_comparison_fits_use_the_comparison_backend_where_one_is_set():
+    plain = SamplerSettings(backend="nutpie")
+    assert plain.for_comparison() is plain and plain.backends() == ("nutpie",)
+    same = SamplerSettings(backend="nutpie", comparison_backend="nutpie")
+    assert same.for_comparison() is same and same.backends() == ("nutpie",)
+    mixed = SamplerSettings(backend="nutpie", comparison_backend="pymc", draws=321, seed=5)
+    alt = mixed.for_comparison()
+    assert alt.backend == "pymc" and (alt.draws, alt.seed) == (321, 5)
+    assert mixed.backends() == ("nutpie", "pymc")

@@ -23,7 +23,8 @@ def adjustment(fit: Fit, cache: MutableMapping[str, Any]) -> Extras:
         tables["Raw vs adjusted contrasts"] = model.adjustment_table(
             fit.idata, fit.spec.summary.ci_prob,
             model.unadjusted_log_odds_ratios(
-                model.options.factor_alone_sampler or fit.spec.sampler, gate=fit.spec.gate),
+                model.options.factor_alone_sampler or fit.spec.sampler.for_comparison(),
+                gate=fit.spec.gate),
         )
     tables["Imputed cross-tables (posterior mean counts, 95% interval)"] = (
         model.imputed_tables(fit.idata))

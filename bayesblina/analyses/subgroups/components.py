@@ -76,7 +76,7 @@ def summaries(fit: Fit, cache: MutableMapping[str, Any]) -> Extras:
     if not model.options.compare:
         return Extras(json=out)
     alternatives = comparison_priors(fit.prior, model.options)
-    sampler = fit.spec.sampler
+    sampler = fit.spec.sampler.for_comparison()
     settings = sampler.model_copy(
         update={"draws": min(sampler.draws, model.options.compare_draws)})
     table = compare_subgroup_models(

@@ -106,11 +106,11 @@ def compare_families(fit: Fit) -> pd.DataFrame:
     """Fit the alternative families on the first reconstruction; compare by PSIS-LOO.
 
     The families are ``[options] compare``; alternatives are sampled with the spec's
-    sampler settings and reuse this prior set's ``log_scale``, ``shape`` and ``effect``
-    priors (the effect keeps this fit's form where the family allows it, else AFT; the
-    scale prior sits on log(lambda) for non-Weibull families). The cure fraction gets
-    logit(pi) ~ N(0, 1.5^2) unless the prior set names one. Fits that fail the gate are
-    listed (``gate`` FAILED) after the ranked ones
+    sampler settings (on ``comparison_backend`` where set) and reuse this prior set's
+    ``log_scale``, ``shape`` and ``effect`` priors (the effect keeps this fit's form where
+    the family allows it, else AFT; the scale prior sits on log(lambda) for non-Weibull
+    families). The cure fraction gets logit(pi) ~ N(0, 1.5^2) unless the prior set names
+    one. Fits that fail the gate are listed (``gate`` FAILED) after the ranked ones
     (:func:`bayesblina.core.compare.loo_table`).
 
     Parameters
@@ -151,7 +151,7 @@ def compare_families(fit: Fit) -> pd.DataFrame:
             "scale_prior": opts.scale_prior if weibull_like else "log_lambda",
         })
         alt = SurvivalModel(first, prior, options)
-        alt_idata = alt.fit(fit.spec.sampler)
+        alt_idata = alt.fit(fit.spec.sampler.for_comparison())
         gate = alt.gate(alt_idata, fit.spec.gate)
         info[family] = {"gate": gate.status}
         if gate.passed:
