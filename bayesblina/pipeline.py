@@ -107,6 +107,17 @@ def _run_numbered(
     return run_analysis(spec, progress=progress)
 
 
+def expected_work(spec: AnalysisSpec) -> float:
+    """A spec's expected sampling work, in relative units, for scheduling only.
+
+    Prior sets x chains x (draws + tune) x the model's ``cost_per_iteration``: enough to
+    start the longest specs first, so that no core waits for one long spec at the end.
+    """
+    s = spec.sampler
+    cls = get_model_class(spec.analysis.model, where=spec.source_path)
+    return len(spec.priors) * s.chains * (s.draws + s.tune) * cls.cost_per_iteration
+
+
 def _start_worker() -> None:
     matplotlib.use("Agg")  # a worker only renders figures to PNG bytes
 
@@ -125,7 +136,8 @@ def run_analyses(
         Validated specs.
     jobs : int, optional
         Processes to run them in (default: :func:`available_cores`, at most one per
-        spec); 1 runs them one after the other in this process. With more than one, each
+        spec), which take the specs longest first (:func:`expected_work`); 1 runs them
+        one after the other in this process, in the given order. With more than one, each
         spec samples its chains one after the other (``cores = 1``): the jobs use the
         cores. A spec's numbers are the same whatever ``jobs`` is: each fit is seeded by
         its spec alone, each chain by its own seed.
@@ -156,13 +168,15 @@ def run_analyses(
         mp_context=multiprocessing.get_context("spawn"),
         initializer=_start_worker,
     )
+    # the longest first (a long spec started last keeps the other cores idle at the end);
+    # the results come back in the order of ``specs``
+    order = sorted(range(n), key=lambda k: -expected_work(specs[k]))
     try:
-        futures = [
-            executor.submit(_run_numbered, spec, i, n, progress)
-            for i, spec in enumerate(specs, start=1)
-        ]
-        wait(futures, return_when=FIRST_EXCEPTION)
-        results = [f.result() for f in futures]
+        futures = {
+            k: executor.submit(_run_numbered, specs[k], k + 1, n, progress) for k in order
+        }
+        wait(futures.values(), return_when=FIRST_EXCEPTION)
+        results = [futures[k].result() for k in range(n)]
     except BaseException:
         # an error, Ctrl-C or SIGTERM: the specs still running are stopped, not waited for
         # (the executor has no public way to stop a running task)

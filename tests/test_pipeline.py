@@ -19,9 +19,11 @@ pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
 def _specs():
     # plumbing only: too few draws for the gate (the numbers are compared, not judged)
     small = {"draws": 60, "tune": 60, "chains": 2}
+    # the second has more work (4 prior sets against 1): it starts first, and its result
+    # still comes back second
     return [
-        load_spec("overall_cr").with_sampler(**small),
         load_spec("dose_toxicity_crm").with_sampler(**small, seed=7),
+        load_spec("overall_cr").with_sampler(**small),
     ]
 
 
@@ -29,7 +31,9 @@ def _specs():
 def test_two_processes_give_the_numbers_of_one():
     one = run_analyses(_specs(), jobs=1)
     two = run_analyses(_specs(), jobs=2)
-    assert [r.spec.name for r in two] == ["overall_cr", "dose_toxicity_crm"]  # spec order
+    specs = _specs()
+    assert pipeline.expected_work(specs[1]) > pipeline.expected_work(specs[0])
+    assert [r.spec.name for r in two] == ["dose_toxicity_crm", "overall_cr"]  # spec order
     for a, b in zip(one, two, strict=True):
         assert list(a.fits) == list(b.fits)
         for name in a.fits:
@@ -45,7 +49,7 @@ def test_two_processes_give_the_numbers_of_one():
                     reason="needs a backend that is not installed (numpyro is)")
 def test_an_error_in_a_worker_reaches_the_caller_as_itself():
     specs = _specs()
-    specs[1] = specs[1].with_sampler(backend="numpyro")
+    specs[0] = specs[0].with_sampler(backend="numpyro")
     with pytest.raises(SamplerError, match="needs numpyro"):
         run_analyses(specs, jobs=2)
 
@@ -75,3 +79,12 @@ def test_one_spec_runs_in_this_process_whatever_jobs(monkeypatch):
     assert run_analyses([load_spec("overall_cr")], jobs=4) == [None]
     assert seen == ["overall_cr"]
     assert available_cores() >= 1 and run_analyses([], jobs=4) == []
+
+
+def test_the_longest_specs_are_expected_to_be_the_several_factors_model_and_blrm():
+    # scheduling only: the several-factors spec (compound step, ~30% of a serial run) first
+    specs = [load_spec(name) for name in ("overall_cr", "subgroups_age", "survival_os",
+                                          "subgroups_multifactor", "dose_toxicity_blrm")]
+    ranked = sorted(specs, key=pipeline.expected_work, reverse=True)
+    assert ranked[0].name == "subgroups_multifactor"
+    assert all(pipeline.expected_work(s) > 0 for s in specs)

@@ -114,6 +114,9 @@ class BayesModel(ABC):
     DataSpec: ClassVar[type[BaseModel]]
     PriorSetSpec: ClassVar[type[PriorSetBase]]
     OptionsSpec: ClassVar[type[BaseModel]] = NoOptions
+    #: work per sampler iteration relative to a small NUTS model, for scheduling only
+    #: (``pipeline.run_analyses`` starts the longest specs first); never changes a number
+    cost_per_iteration: ClassVar[float] = 1.0
 
     def __init__(
         self,
