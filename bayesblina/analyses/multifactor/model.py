@@ -580,7 +580,8 @@ class MultifactorModel(BayesModel):
             latent = [model[f"latent_{f}"] for f in self.latent]
             continuous = [v for v in model.value_vars
                           if v.name not in {f"latent_{f}" for f in self.latent}]
-            nuts = pm.NUTS(vars=continuous, target_accept=target_accept)
+            nuts = pm.NUTS(vars=continuous, target_accept=target_accept,
+                           compile_kwargs={"mode": "NUMBA"})
             outs = model.replace_rvs_by_values(self._step_outputs)
             info = model.compile_fn(outs, inputs=continuous, point_fn=True,
                                     on_unused_input="ignore")
