@@ -72,7 +72,9 @@ def is_complete_run(out: Path, seed: int) -> bool:
         assert idata.attrs["gate_status"] in ("PASSED", "FAILED")
         assert json.loads(idata.attrs["gate"]).keys() == set(
             next(a for a in summary["analyses"] if a["name"] == name)["diagnostics"])
-        assert (out / "figures" / f"{name}.png").is_file()
+        # a figure shows passed fits only (these short runs may fail the gate)
+        if idata.attrs["gate_status"] == "PASSED":
+            assert (out / "figures" / f"{name}.png").is_file()
     assert (out / "report.html").is_file()
     return seed_of(out) == seed
 
