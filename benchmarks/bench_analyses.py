@@ -186,7 +186,8 @@ def markdown(result: dict[str, Any]) -> str:
         "per reconstruction, pooled) counts all of them in *sample* and the smallest ESS of "
         "any one of them. *analysis* = `run_analysis` of the spec in a fresh process (every "
         "prior set, compile included, the gate, the report components and their comparison "
-        "fits): what `bayesblina run` pays for it; the faster backend is in bold.",
+        "fits): what `bayesblina run` pays for it; the faster backend is in bold. What each "
+        "change did, before and after: `history.md`.",
         "",
         "| analysis | backend | build s | compile s | sample s | refit s | min bulk ESS/s "
         "| peak MiB | analysis s |",
