@@ -2,8 +2,9 @@
 
 von Stackelberg A, et al. J Clin Oncol 34, 2016 (DOI 10.1200/JCO.2016.67.3301).
 
-The public API is importable from here; names load lazily so that ``bayesblina.data``
-and ``bayesblina.reproduce`` do not pay for importing PyMC.
+The public API is importable from here; names load lazily so that ``bayesblina.data``,
+``bayesblina.reproduce`` and the exact design engines (``bayesblina.design``) do not pay for
+importing PyMC.
 """
 
 from __future__ import annotations
@@ -38,6 +39,20 @@ _API = {
     "Fit": "bayesblina.core.fit",
     "write_results": "bayesblina.report.write",
     "reproduce_all": "bayesblina.reproduce",
+    # trial design: design studies as specs, and the engines most used
+    "load_design_spec": "bayesblina.design",
+    "run_design": "bayesblina.design",
+    "simon_admissible": "bayesblina.design",
+    "simon_compare": "bayesblina.design",
+    "MonitoringDesign": "bayesblina.design",
+    "monitoring_oc": "bayesblina.design",
+    "monitoring_search": "bayesblina.design",
+    "BetaMixture": "bayesblina.design",
+    "power_prior": "bayesblina.design",
+    "robustify": "bayesblina.design",
+    "ess": "bayesblina.design",
+    "single_arm_assurance": "bayesblina.design",
+    "tte_assurance": "bayesblina.design",
 }
 
 __all__ = ["__version__", *_API]

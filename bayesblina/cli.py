@@ -1,4 +1,11 @@
-"""Command line: ``bayesblina run``, ``bayesblina reproduce``, ``bayesblina check``.
+"""Command line: ``bayesblina run``, ``reproduce``, ``check`` and ``design``.
+
+``bayesblina design simon|bayes|prior|assurance [options]`` computes a design study from
+options (the keys of the spec's table, ``--p0 0.1``; the same validation as a spec file);
+``bayesblina design run SPEC...`` (or ``bayesblina design SPEC.toml``) runs design spec files;
+text tables and the finding, or ``--json``. ``bayesblina run`` runs the default design specs
+(``models/design/*.toml``, or the design specs given) beside the analyses and writes them into
+the same output folder.
 
 Exit status (:data:`EXIT_CODES`): 0 everything passed; 1 a fit failed the diagnostics gate
 (``run``) or a published number was not reproduced (``reproduce``); 2 bad input — a spec,
@@ -12,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import signal
 import sys
 import time
@@ -20,6 +28,8 @@ import unicodedata
 import uuid
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
 
 import matplotlib
 
@@ -27,6 +37,20 @@ from bayesblina.analyses import get_model_class
 from bayesblina.analyses.registry import discover_specs, find_specs, load_specs
 from bayesblina.core.sampling import library_versions, require_backend
 from bayesblina.core.spec import AnalysisSpec, loosened_text
+from bayesblina.design.studies import (
+    DEFAULT_DESIGN_DIR,
+    KINDS,
+    DesignResult,
+    DesignSpec,
+    OptionField,
+    design_spec_from_options,
+    discover_design_specs,
+    find_design_spec,
+    is_design_spec,
+    load_design_specs,
+    option_fields,
+    run_design,
+)
 from bayesblina.errors import BayesblinaError, SpecError
 from bayesblina.io import OutputFolder, check_output_dir
 from bayesblina.pipeline import run_analyses
@@ -67,8 +91,40 @@ def _warn(msg: str) -> None:
     print(f"warning: {clean(msg)}", file=sys.stderr, flush=True)
 
 
-def _spec_paths(args: argparse.Namespace) -> list:
-    return find_specs(args.specs) if args.specs else discover_specs(args.spec_dir)
+def _spec_paths(args: argparse.Namespace) -> tuple[list[Path], list[Path]]:
+    """The analysis specs and the design specs a command names (or the default ones).
+
+    On the command line a design spec is a ``.toml`` file whose top table is ``[design]``, or
+    the name of a default design spec; everything else is an analysis spec. Without
+    arguments: the analysis specs of ``--spec-dir`` (default ``models/``) and the design specs
+    of its ``design/`` subfolder (and any design spec beside the analyses).
+    """
+    if args.specs:
+        analyses: list[Any] = []
+        designs: list[Path] = []
+        for item in args.specs:
+            found = find_design_spec(item)
+            if found is None:
+                analyses.append(item)
+            else:
+                designs.append(found)
+        return (find_specs(analyses) if analyses else []), designs
+    paths = discover_specs(args.spec_dir)
+    folder = DEFAULT_DESIGN_DIR if args.spec_dir is None else Path(args.spec_dir) / "design"
+    designs = [p for p in paths if is_design_spec(p)] + discover_design_specs(folder)
+    return [p for p in paths if not is_design_spec(p)], designs
+
+
+def _run_designs(designs: list[DesignSpec]) -> list[DesignResult]:
+    """Compute the design studies, one progress line each (exact: seconds, no fit)."""
+    out = []
+    for i, spec in enumerate(designs, start=1):
+        start = time.perf_counter()
+        result = run_design(spec)
+        _progress(f"design {spec.name} ({i}/{len(designs)}, {spec.kind}): {result.status}, "
+                  f"{time.perf_counter() - start:.1f} s")
+        out.append(result)
+    return out
 
 
 def _warn_gate(specs: list[AnalysisSpec]) -> None:
@@ -91,7 +147,9 @@ def _cmd_run(args: argparse.Namespace) -> int:
     # every input is checked before the first fit: the output folder, every spec and its
     # data, the overrides, the backends
     check_output_dir(args.out)
-    specs = load_specs(_spec_paths(args), allow_data_outside=args.allow_data_outside)
+    analysis_paths, design_paths = _spec_paths(args)
+    specs = load_specs(analysis_paths, allow_data_outside=args.allow_data_outside)
+    designs = load_design_specs(design_paths)
     overrides = {
         k: v
         for k, v in {
@@ -115,19 +173,27 @@ def _cmd_run(args: argparse.Namespace) -> int:
         **{f"{k}_version": v for k, v in library_versions().items()},
         "command": "bayesblina " + " ".join(sys.argv[1:]),
         "overrides": json.dumps(overrides, sort_keys=True),
-        "specs": ", ".join(s.source_path for s in specs),
+        "specs": ", ".join([*(s.source_path for s in specs),
+                            *(d.source_path for d in designs)]),
         "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
         # marks every file of one run (summary.json, each .nc): a mix could be told
         "run_id": uuid.uuid4().hex,
     }
+    # the design studies are exact (seconds): computed before the first fit, so that a
+    # design that cannot be computed (e.g. no feasible design) stops the run before the work
+    design_results = _run_designs(designs)
     with OutputFolder(args.out) as folder:
         results = run_analyses(specs, jobs=args.jobs, progress=_progress)
         assert folder.staging is not None
-        write_folder(results, folder.staging, provenance, reproduce_all())
+        write_folder(results, folder.staging, provenance, reproduce_all(),
+                     designs=design_results)
         report = folder.commit() / "report.html"
     failed = [r.spec.name for r in results if not r.passed]
+    failed += [d.name for d in design_results if not d.passed]
     for r in results:
         print(f"{r.status:6s}  {clean(r.spec.name)}")
+    for d in design_results:
+        print(f"{d.status:6s}  {clean(d.name)} (design study, {d.spec.kind})")
     print(f"report: {clean(report)}")
     if failed:
         print(
@@ -159,7 +225,9 @@ def _cmd_check(args: argparse.Namespace) -> int:
     a Dirichlet with the wrong number of categories) is a spec error naming the file and
     the prior set. Nothing is built or sampled.
     """
-    specs = load_specs(_spec_paths(args), allow_data_outside=args.allow_data_outside)
+    analysis_paths, design_paths = _spec_paths(args)
+    specs = load_specs(analysis_paths, allow_data_outside=args.allow_data_outside)
+    designs = load_design_specs(design_paths)
     for spec in specs:
         cls = get_model_class(spec.analysis.model, where=spec.source_path)
         for name in spec.priors:
@@ -169,8 +237,138 @@ def _cmd_check(args: argparse.Namespace) -> int:
                 raise SpecError(f"{spec.source_path}: key 'priors.{name}': {err}") from None
         print(clean(f"ok  {spec.source_path}: {spec.analysis.model}, "
                     f"{len(spec.priors)} prior set(s)"))
+    for design in designs:
+        print(clean(f"ok  design study {design.source_path}: kind {design.kind}"))
     _warn_gate(specs)
     return 0
+
+
+# --------------------------------------------------------------------------------------
+# bayesblina design
+# --------------------------------------------------------------------------------------
+
+
+_KEY = re.compile(r"key '([A-Za-z_]\w*)((?:\.\w+)*)'")
+
+
+def _option_names(message: str) -> str:
+    """A message about the keys of a design table, naming the options instead."""
+
+    def option(match: re.Match[str]) -> str:
+        rest = match[2].lstrip(".")
+        return f"option --{match[1].replace('_', '-')}" + (f" [{rest}]" if rest else "")
+
+    return _KEY.sub(option, message)
+
+
+def _design_options(args: argparse.Namespace, fields: list[OptionField]) -> dict[str, Any]:
+    """The options given, as the values of a spec's table (tables as dicts)."""
+    out: dict[str, Any] = {}
+    for f in fields:
+        if not hasattr(args, f"opt_{f.key}"):
+            continue
+        value = getattr(args, f"opt_{f.key}")
+        if f.form == "table":
+            value = dict(zip(f.fields, value, strict=True))
+        elif f.form == "tables":
+            value = [dict(zip(f.fields, row, strict=True)) for row in value]
+        out[f.key] = value
+    return out
+
+
+def _print_design(result: DesignResult) -> None:
+    print(clean(result.to_text()))
+
+
+def _cmd_design_kind(args: argparse.Namespace) -> int:
+    """``bayesblina design <kind> [options]``: one study from the options."""
+    kind = args.design_kind
+    try:
+        spec = design_spec_from_options(kind, _design_options(args, option_fields(kind)))
+        result = run_design(spec, figure=False)
+    except SpecError as err:
+        raise SpecError(_option_names(str(err))) from None
+    if args.json:
+        print(json.dumps(result.summary, indent=2))
+    else:
+        _print_design(result)
+    return 0 if result.passed else 1
+
+
+def _cmd_design_run(args: argparse.Namespace) -> int:
+    """``bayesblina design run SPEC...``: design spec files (or default design names)."""
+    specs = load_design_specs(args.specs)
+    results = [run_design(spec, figure=False) for spec in specs]
+    if args.json:
+        entries = []
+        for r in results:
+            entry = r.entry()
+            entries.append({k: entry[k] for k in ("name", "kind", "title", "status", "spec",
+                                                  "spec_sha256", "summary", "finding")})
+        print(json.dumps(entries, indent=2))
+    else:
+        for i, r in enumerate(results):
+            if i:
+                print()
+            print(clean(f"== {r.spec.source_path} =="))
+            _print_design(r)
+    return 0 if all(r.passed for r in results) else 1
+
+
+def _add_design_option(parser: argparse.ArgumentParser, f: OptionField) -> None:
+    """``--<key>`` for one key of a design table (its value stored as ``opt_<key>``)."""
+    flag = "--" + f.key.replace("_", "-")
+    kw: dict[str, Any] = {"dest": f"opt_{f.key}", "default": argparse.SUPPRESS, "help": f.help}
+    if f.form == "number":
+        kw.update(type=float, metavar="X")
+    elif f.form == "integer":
+        kw.update(type=int, metavar="N")
+    elif f.form == "choice":
+        kw.update(choices=f.choices)
+    elif f.form == "flag":
+        kw.update(action=argparse.BooleanOptionalAction)
+    elif f.form == "numbers":
+        kw.update(type=float, nargs="+", metavar="X")
+    elif f.form == "integers":
+        kw.update(type=int, nargs="+", metavar="N")
+    elif f.form == "choices":
+        kw.update(nargs="+", choices=f.choices)
+    elif f.form == "table":
+        kw.update(type=float, nargs=len(f.fields), metavar=tuple(k.upper() for k in f.fields))
+    else:  # tables: the option repeated, one table each
+        kw.update(type=float, nargs=len(f.fields), action="append",
+                  metavar=tuple(k.upper() for k in f.fields))
+        kw["help"] = f"{f.help} (repeat the option for each)"
+    parser.add_argument(flag, **kw)
+
+
+_DESIGN_HELP = {
+    "simon": "Simon two-stage designs: minimax, admissible, optimal; a given design against them",
+    "bayes": "a single-arm design monitored by predictive or posterior probability: search or "
+             "given, exact OC",
+    "prior": "a power/MAP prior from historical counts, its robust mixture, ESS, follow-up OC",
+    "assurance": "probability of success of a new trial (binary single arm, or log-rank)",
+}
+
+
+def _design_parser(sub: Any, common: argparse.ArgumentParser) -> None:
+    as_json = argparse.ArgumentParser(add_help=False)
+    as_json.add_argument("--json", action="store_true", help="print JSON instead of tables")
+    des = sub.add_parser("design", help="plan a trial (exact): Simon, Bayesian monitoring, "
+                                        "priors, assurance; or run design spec files")
+    dsub = des.add_subparsers(dest="design_command", required=True)
+    for kind in KINDS:
+        k = dsub.add_parser(kind, help=_DESIGN_HELP[kind], parents=[common, as_json],
+                            description=_DESIGN_HELP[kind] + ". The options are the keys of "
+                            f"a design spec's [{kind}] table (docs/specs.md).")
+        for f in option_fields(kind):
+            _add_design_option(k, f)
+        k.set_defaults(func=_cmd_design_kind, design_kind=kind)
+    run = dsub.add_parser("run", help="run design spec files (models/design/*.toml style)",
+                          parents=[common, as_json])
+    run.add_argument("specs", nargs="+",
+                     help="design spec files, or names of default design specs")
+    run.set_defaults(func=_cmd_design_run)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -214,6 +412,8 @@ def build_parser() -> argparse.ArgumentParser:
     chk.add_argument("--spec-dir")
     _data_outside(chk)
     chk.set_defaults(func=_cmd_check)
+
+    _design_parser(sub, common)
     return parser
 
 
@@ -239,6 +439,10 @@ def _terminate(signum: int, frame: object) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``bayesblina`` console script (exit codes: :data:`EXIT_CODES`)."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if (len(argv) >= 2 and argv[0] == "design" and argv[1] not in (*KINDS, "run")
+            and not argv[1].startswith("-")):
+        argv.insert(1, "run")  # bayesblina design SPEC.toml
     args = build_parser().parse_args(argv)
     previous = signal.signal(signal.SIGTERM, _terminate)
     try:

@@ -49,9 +49,13 @@ from scipy.stats import binom
 from bayesblina.errors import SpecError
 
 __all__ = [
+    "SimonComparison",
     "SimonDesign",
     "SimonOC",
     "design_for_sizes",
+    "simon_admissible",
+    "simon_best_by_n",
+    "simon_compare",
     "simon_oc",
     "simon_oc_table",
     "simon_search",
@@ -586,3 +590,455 @@ def simon_search(
         )
     n1_, r1_, n_, r_ = best_design
     return _make_design(n1_, r1_, n_, r_, p0_, p1_, criterion)
+
+
+# --------------------------------------------------------------------------------------
+# Admissible designs (Jung, Lee, Kim & George 2004)
+# --------------------------------------------------------------------------------------
+
+#: Largest total sample size searched when ``nmax`` is too small, to tell the user the
+#: smallest ``n`` that has a feasible design.
+_N_CAP = 500
+
+#: Slack when comparing expected sample sizes (a design on the convex hull).
+_EN_TOL = 1e-9
+
+#: Columns of the tables of designs returned by the functions below.
+_DESIGN_COLUMNS = ["r1", "n1", "r", "n", "alpha", "power", "pet0", "en0"]
+
+
+@dataclass(frozen=True)
+class SimonComparison:
+    """A given two-stage design beside the minimax, admissible and optimal designs.
+
+    Attributes
+    ----------
+    table : pandas.DataFrame
+        One row per design: the given design first (``design = "given"``), then
+        the admissible designs from the minimax to the optimal design
+        (``design`` is their criterion, see :func:`simon_admissible`), with
+        columns ``design``, ``r1``, ``n1``, ``r``, ``n``,
+        ``alpha``, ``power``, ``pet0``, ``en0`` (exact, at the ``p0`` and ``p1``
+        compared), ``q_low``, ``q_high`` (the weights ``q`` for which the design
+        minimises ``q n + (1 - q) EN(p0)``; NaN for a given design that is not
+        admissible) and ``feasible``.
+    feasible : bool
+        Whether the given design meets ``alpha`` and ``power``.
+    admissible : bool
+        Whether it minimises ``q n + (1 - q) EN(p0)`` among the feasible designs
+        with ``n <= nmax`` for some ``q`` in [0, 1].
+    dominated : bool
+        Whether a feasible design has ``n`` and ``EN(p0)`` both no larger and one
+        of them smaller.
+    dominated_by : tuple of tuple of int
+        ``(r1, n1, r, n)`` of the per-``n`` best designs
+        (:func:`simon_best_by_n`) that dominate it, in increasing ``n``.
+    verdict : str
+        One sentence saying the above.
+    """
+
+    table: pd.DataFrame
+    feasible: bool
+    admissible: bool
+    dominated: bool
+    dominated_by: tuple[tuple[int, int, int, int], ...]
+    verdict: str
+
+
+def _ump_power(n: int, p0: float, p1: float, alpha: float) -> float:
+    """Power at ``p1`` of the most powerful (randomised) level-``alpha`` test on ``n``."""
+    ks = np.arange(n + 1)
+    sf0 = binom.sf(ks, n, p0)  # P(X > k | p0)
+    k = int(np.argmax(sf0 <= alpha))  # smallest k with P(X > k) <= alpha (sf0[n] = 0)
+    gamma = (alpha - sf0[k]) / binom.pmf(k, n, p0)
+    return float(binom.sf(k, n, p1) + gamma * binom.pmf(k, n, p1))
+
+
+def _n_lower_bound(p0: float, p1: float, alpha: float, power: float, cap: int) -> int:
+    """Smallest ``n <= cap`` at which any test of level ``alpha`` can have ``power``.
+
+    A two-stage design is a (non-randomised) test on the first ``n`` outcomes, so by
+    the Neyman-Pearson lemma its power is at most that of the randomised most
+    powerful test of the same level on ``n`` outcomes; below this ``n`` no design is
+    feasible. Returns ``cap + 1`` if none up to ``cap``.
+    """
+    for n in range(1, cap + 1):
+        if _ump_power(n, p0, p1, min(alpha + _FEAS_TOL, 1.0)) >= power - 1e-9:
+            return n
+    return cap + 1
+
+
+def _best_at_n(
+    t0: _BinomTables,
+    t1: _BinomTables,
+    n: int,
+    alpha: float,
+    power: float,
+    *,
+    first_only: bool = False,
+) -> tuple[float, float, int, int, int] | None:
+    """Feasible design of total size ``n`` minimising ``EN(p0)``, or ``None``.
+
+    Returns ``(en0, alpha0, n1, r1, r)``; ties in ``EN(p0)`` go to the smaller
+    attained alpha, then the smaller ``n1`` (as in :func:`simon_search`). With
+    ``first_only`` the first feasible design found is returned (a feasibility test).
+    """
+    best: tuple[float, float, int, int, int] | None = None
+    for n1 in range(1, n):
+        if best is not None and n1 > best[0]:
+            break  # EN(p0) >= n1: a larger n1 cannot do better
+        found = _best_for_sizes(t0, t1, n1, n, alpha, power)
+        if found is None:
+            continue
+        en0, a0, r1, r = found
+        if best is None or (en0, a0) < (best[0], best[1]):
+            best = (en0, a0, n1, r1, r)
+        if first_only:
+            break
+    return best
+
+
+def _smallest_feasible_n(
+    p0: float, p1: float, alpha: float, power: float, start: int, cap: int
+) -> int | None:
+    """Smallest ``n`` in ``start..cap`` with a feasible design (``None`` if none)."""
+    lower = max(start, _n_lower_bound(p0, p1, alpha, power, cap))
+    while lower <= cap:
+        # tables for a window of sizes at a time: the answer is usually near the bound
+        upper = min(cap, 2 * lower + 20)
+        t0, t1 = _BinomTables(p0, upper), _BinomTables(p1, upper)
+        for n in range(lower, upper + 1):
+            if _best_at_n(t0, t1, n, alpha, power, first_only=True) is not None:
+                return n
+        lower = upper + 1
+    return None
+
+
+def _no_design_error(p0: float, p1: float, alpha: float, power: float, nmax: int) -> SpecError:
+    """The error for ``nmax`` too small, naming the smallest ``n`` that works."""
+    head = (
+        f"nmax = {nmax} is too small: no two-stage design with n <= nmax has type I "
+        f"error <= alpha = {alpha} at p0 = {p0} and power >= {power} at p1 = {p1}"
+    )
+    smallest = _smallest_feasible_n(p0, p1, alpha, power, nmax + 1, max(_N_CAP, nmax + 1))
+    if smallest is None:
+        return SpecError(f"{head}; none has up to n = {max(_N_CAP, nmax + 1)} either")
+    return SpecError(f"{head}; the smallest n with a feasible design is {smallest}: "
+                     f"use nmax >= {smallest}")
+
+
+def simon_best_by_n(
+    p0: float, p1: float, alpha: float, power: float, nmax: int = 100
+) -> pd.DataFrame:
+    """For each total sample size ``n``, the feasible design with the smallest ``EN(p0)``.
+
+    These are the candidates of the minimax, optimal and admissible designs: the
+    curve of ``EN(p0)`` against ``n`` that Jung et al. (2001) plot to choose a design.
+
+    Parameters
+    ----------
+    p0 : float
+        Uninteresting response rate, in (0, 1).
+    p1 : float
+        Target response rate, ``p0 < p1 < 1``.
+    alpha : float
+        Maximum one-sided type I error, in (0, 1).
+    power : float
+        Minimum power at ``p1``, in (0, 1).
+    nmax : int, default 100
+        Largest total sample size searched (``>= 2``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per ``n <= nmax`` that has a feasible design, in increasing ``n``,
+        with columns ``r1``, ``n1``, ``r``, ``n``, ``alpha``, ``power``, ``pet0``,
+        ``en0`` (exact characteristics, as in :func:`simon_oc`). Ties in
+        ``EN(p0)`` go to the smaller attained alpha, then the smaller ``n1``.
+
+    Raises
+    ------
+    bayesblina.errors.SpecError
+        If an argument is invalid, or no design with ``n <= nmax`` is feasible (the
+        message gives the smallest ``n`` that has one).
+
+    Notes
+    -----
+    Sizes below the Neyman-Pearson bound (the smallest ``n`` at which the
+    randomised most powerful level-``alpha`` test on ``n`` outcomes reaches the
+    power) are skipped: no two-stage design can be feasible there.
+
+    References
+    ----------
+    .. [1] Simon R. Optimal two-stage designs for phase II clinical trials.
+       Controlled Clinical Trials 1989;10(1):1-10.
+    .. [2] Jung SH, Carey M, Kim KM. Graphical search for two-stage designs for
+       phase II clinical trials. Controlled Clinical Trials 2001;22:367-372.
+
+    Examples
+    --------
+    >>> tab = simon_best_by_n(0.2, 0.4, 0.1, 0.9, nmax=38)
+    >>> tab[["r1", "n1", "r", "n"]].values.tolist()
+    [[3, 19, 10, 36], [3, 17, 10, 37], [5, 22, 10, 38]]
+    """
+    p0_, p1_, alpha_, power_ = _check_hypotheses(p0, p1, alpha, power)
+    nmax_ = _check_int("nmax", nmax, 2, "nmax >= 2")
+    t0, t1 = _BinomTables(p0_, nmax_), _BinomTables(p1_, nmax_)
+    rows = []
+    for n in range(max(2, _n_lower_bound(p0_, p1_, alpha_, power_, nmax_)), nmax_ + 1):
+        best = _best_at_n(t0, t1, n, alpha_, power_)
+        if best is not None:
+            _, _, n1, r1, r = best
+            d = _make_design(n1, r1, n, r, p0_, p1_, "per_n")
+            rows.append([getattr(d, c) for c in _DESIGN_COLUMNS])
+    if not rows:
+        raise _no_design_error(p0_, p1_, alpha_, power_, nmax_)
+    return pd.DataFrame(rows, columns=_DESIGN_COLUMNS)
+
+
+def _hull(per_n: pd.DataFrame) -> pd.DataFrame:
+    """The admissible rows of a per-``n`` table, with their ``q`` intervals."""
+    n = per_n["n"].to_numpy(dtype=float)
+    en = per_n["en0"].to_numpy()
+    # optimal: smallest EN(p0), then smaller attained alpha, then smaller n
+    opt = int(np.lexsort((n, per_n["alpha"].to_numpy(), en))[0])
+    keep = [0]  # the minimax design: the smallest n
+    i = 0
+    while i < opt:
+        # lower convex hull: from the current point, the steepest descent to a later one
+        # (the first of several on one line, so that collinear designs are kept)
+        slopes = (en[i + 1 : opt + 1] - en[i]) / (n[i + 1 : opt + 1] - n[i])
+        i = i + 1 + int(np.argmin(slopes))
+        keep.append(i)
+    hull = per_n.iloc[keep].reset_index(drop=True)
+    # q n + (1 - q) EN: two neighbours cost the same at q = dEN / (dEN + dn)
+    d_en = -np.diff(hull["en0"].to_numpy())
+    d_n = np.diff(hull["n"].to_numpy())
+    q = d_en / (d_en + d_n)
+    hull["q_low"] = np.append(q, 0.0)
+    hull["q_high"] = np.insert(q, 0, 1.0)
+    labels = ["admissible"] * len(hull)
+    labels[-1] = "optimal"
+    labels[0] = "minimax" if len(hull) > 1 else "minimax/optimal"
+    hull.insert(0, "criterion", labels)
+    return hull
+
+
+def simon_admissible(
+    p0: float, p1: float, alpha: float, power: float, nmax: int = 100
+) -> pd.DataFrame:
+    """Admissible two-stage designs, from the minimax to the optimal design.
+
+    For each total size ``n`` let ``d(n)`` be the feasible design with the
+    smallest ``EN(p0)`` (:func:`simon_best_by_n`). A design is *admissible*
+    (Jung et al. 2004) if it minimises the Bayes risk ``q n + (1 - q) EN(p0)``
+    among the feasible designs with ``n <= nmax`` for some weight ``q`` in
+    [0, 1]: ``q = 1`` gives Simon's minimax design, ``q = 0`` his optimal design,
+    and the admissible designs are the ``d(n)`` on the lower convex hull of the
+    points ``(n, EN(p0))`` between them.
+
+    Parameters
+    ----------
+    p0 : float
+        Uninteresting response rate, in (0, 1).
+    p1 : float
+        Target response rate, ``p0 < p1 < 1``.
+    alpha : float
+        Maximum one-sided type I error, in (0, 1).
+    power : float
+        Minimum power at ``p1``, in (0, 1).
+    nmax : int, default 100
+        Largest total sample size searched (``>= 2``); keep it above the optimal
+        design's ``n``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per admissible design in increasing ``n`` (decreasing
+        ``EN(p0)``), with columns ``criterion`` (``"minimax"``, ``"admissible"``,
+        ``"optimal"``; ``"minimax/optimal"`` when one design is both), ``r1``,
+        ``n1``, ``r``, ``n``, ``alpha``, ``power``, ``pet0``, ``en0`` and the
+        interval ``[q_low, q_high]`` of weights for which the design minimises
+        ``q n + (1 - q) EN(p0)``. Neighbouring intervals share their end point,
+        the weight at which the two designs cost the same,
+        ``q = (EN_i - EN_j) / (EN_i - EN_j + n_j - n_i)``.
+
+    Raises
+    ------
+    bayesblina.errors.SpecError
+        If an argument is invalid, or no design with ``n <= nmax`` is feasible (the
+        message gives the smallest ``n`` that has one).
+
+    Notes
+    -----
+    The first and last rows are the designs :func:`simon_search` gives with
+    ``criterion="minimax"`` and ``"optimal"``. Designs on one line of the hull
+    (a weight at which three or more designs tie) are all kept, the inner ones
+    with ``q_low == q_high``.
+
+    References
+    ----------
+    .. [1] Jung SH, Lee T, Kim K, George SL. Admissible two-stage designs for
+       phase II cancer clinical trials. Statistics in Medicine 2004;23:561-569.
+    .. [2] Simon R. Optimal two-stage designs for phase II clinical trials.
+       Controlled Clinical Trials 1989;10(1):1-10.
+
+    Examples
+    --------
+    >>> tab = simon_admissible(0.2, 0.4, 0.1, 0.9)
+    >>> tab[["criterion", "r1", "n1", "r", "n"]].values.tolist()
+    [['minimax', 3, 19, 10, 36], ['optimal', 3, 17, 10, 37]]
+    """
+    return _hull(simon_best_by_n(p0, p1, alpha, power, nmax))
+
+
+def _as_boundaries(design: object) -> tuple[int, int, int, int]:
+    """``(n1, r1, n, r)`` of a design object, or of a tuple ``(r1, n1, r, n)``."""
+    if all(hasattr(design, a) for a in ("n1", "r1", "n", "r")):
+        values = (design.n1, design.r1, design.n, design.r)  # type: ignore[attr-defined]
+    elif isinstance(design, tuple | list) and len(design) == 4:
+        r1, n1, r, n = design
+        values = (n1, r1, n, r)
+    else:
+        raise SpecError(
+            f"design = {design!r} is invalid: give an object with attributes n1, r1, n, r "
+            "(e.g. a SimonDesign) or a tuple (r1, n1, r, n) as Simon prints it (r1/n1, r/n)"
+        )
+    n1, n = _check_sizes(values[0], values[2])
+    r1, r = _check_boundaries(n1, values[1], n, values[3])
+    return n1, r1, n, r
+
+
+def simon_compare(
+    design: object, p0: float, p1: float, alpha: float, power: float, nmax: int = 100
+) -> SimonComparison:
+    """A given two-stage design against the minimax, admissible and optimal designs.
+
+    Parameters
+    ----------
+    design : SimonDesign, SimonOC or tuple of int
+        The design to judge: an object with attributes ``n1``, ``r1``, ``n``,
+        ``r``, or a tuple ``(r1, n1, r, n)`` in Simon's printed order
+        ("r1/n1, r/n").
+    p0 : float
+        Uninteresting response rate, in (0, 1).
+    p1 : float
+        Target response rate, ``p0 < p1 < 1``.
+    alpha : float
+        Maximum one-sided type I error, in (0, 1).
+    power : float
+        Minimum power at ``p1``, in (0, 1).
+    nmax : int, default 100
+        Largest total sample size of the designs compared; at least the given
+        design's ``n``.
+
+    Returns
+    -------
+    SimonComparison
+        The table of the given design and the admissible designs (see
+        :func:`simon_admissible`), all with exact characteristics at ``p0`` and
+        ``p1``, and whether the given design is feasible, admissible or dominated
+        (some feasible design has ``n`` and ``EN(p0)`` both no larger, one
+        smaller).
+
+    Raises
+    ------
+    bayesblina.errors.SpecError
+        If an argument is invalid, ``nmax`` is below the design's ``n``, or no
+        design with ``n <= nmax`` is feasible.
+
+    Notes
+    -----
+    A feasible design is admissible if and only if its ``(n, EN(p0))`` lies on the
+    lower convex hull of the per-``n`` best designs (within 1e-9 in ``EN(p0)``),
+    between the minimax and optimal ``n``. A feasible design that is neither
+    admissible nor dominated lies above the hull: for every ``q`` a mixture of two
+    admissible designs beats it.
+
+    References
+    ----------
+    .. [1] Jung SH, Lee T, Kim K, George SL. Admissible two-stage designs for
+       phase II cancer clinical trials. Statistics in Medicine 2004;23:561-569.
+    .. [2] Simon R. Optimal two-stage designs for phase II clinical trials.
+       Controlled Clinical Trials 1989;10(1):1-10.
+
+    Examples
+    --------
+    >>> c = simon_compare((3, 19, 10, 36), 0.2, 0.4, 0.1, 0.9)
+    >>> c.admissible, c.table["design"].tolist()
+    (True, ['given', 'minimax', 'optimal'])
+    """
+    n1, r1, n, r = _as_boundaries(design)
+    p0_, p1_, alpha_, power_ = _check_hypotheses(p0, p1, alpha, power)
+    nmax_ = _check_int("nmax", nmax, 2, "nmax >= 2")
+    if nmax_ < n:
+        raise SpecError(
+            f"nmax = {nmax_} is invalid: it must be at least the given design's n = {n}"
+        )
+    per_n = simon_best_by_n(p0_, p1_, alpha_, power_, nmax_)
+    hull = _hull(per_n)
+    given = _make_design(n1, r1, n, r, p0_, p1_, "given")
+    feasible = bool(given.alpha <= alpha_ + _FEAS_TOL and given.power >= power_ - _FEAS_TOL)
+
+    q_low = q_high = float("nan")
+    admissible = False
+    hn = hull["n"].to_numpy(dtype=float)
+    hen = hull["en0"].to_numpy()
+    if feasible and hn[0] <= n <= hn[-1]:
+        hull_en = float(np.interp(n, hn, hen))  # the hull is piecewise linear in n
+        admissible = bool(given.en0 <= hull_en + _EN_TOL)
+    if admissible:  # the weights at which it costs no more than any admissible design
+        q_low, q_high = _q_interval(n, given.en0, hn, hen)
+    dom = per_n[(per_n["n"] <= n) & (per_n["en0"] <= given.en0 + _EN_TOL)
+                & ((per_n["n"] < n) | (per_n["en0"] < given.en0 - _EN_TOL))]
+    dominated = not dom.empty
+    dominated_by = tuple(
+        (int(a), int(b), int(c), int(d))
+        for a, b, c, d in dom[["r1", "n1", "r", "n"]].itertuples(index=False)
+    )
+
+    label = f"{r1}/{n1}, {r}/{n}"
+    if not feasible:
+        verdict = (f"the given design {label} is infeasible: attained alpha "
+                   f"{given.alpha:.4f} (at most {alpha_}), power {given.power:.4f} "
+                   f"(at least {power_})")
+    elif admissible:
+        verdict = (f"the given design {label} is admissible: it minimises "
+                   f"q n + (1 - q) EN(p0) for q in [{q_low:.3f}, {q_high:.3f}]")
+    elif dominated:
+        adm = {tuple(v) for v in hull[["r1", "n1", "r", "n"]].itertuples(index=False)}
+        doms = [d for d in dominated_by if d in adm] or list(dominated_by[:1])
+        verdict = (f"the given design {label} is dominated: a feasible design has n and "
+                   "EN(p0) no larger, one smaller (e.g. "
+                   + "; ".join(f"{a}/{b}, {c}/{d}" for a, b, c, d in doms) + ")")
+    else:
+        verdict = (f"the given design {label} is feasible and not dominated but not "
+                   "admissible: it lies above the convex hull of (n, EN(p0))")
+
+    rows = [{"design": "given", **{c: getattr(given, c) for c in _DESIGN_COLUMNS},
+             "q_low": q_low, "q_high": q_high, "feasible": feasible}]
+    for rec in hull.to_dict("records"):
+        rows.append({"design": rec["criterion"], **{c: rec[c] for c in _DESIGN_COLUMNS},
+                     "q_low": rec["q_low"], "q_high": rec["q_high"], "feasible": True})
+    table = pd.DataFrame(rows, columns=["design", *_DESIGN_COLUMNS, "q_low", "q_high",
+                                        "feasible"])
+    return SimonComparison(table=table, feasible=feasible, admissible=admissible,
+                           dominated=dominated, dominated_by=dominated_by, verdict=verdict)
+
+
+def _q_interval(n: int, en: float, hn: np.ndarray, hen: np.ndarray) -> tuple[float, float]:
+    """Weights ``q`` at which ``(n, en)`` costs no more than every hull design."""
+    # cost(q) = en + q (n - en) against min_k hen_k + q (hn_k - hen_k): the set of q
+    # where the line lies on or below every hull line is an interval
+    lo, hi = 0.0, 1.0
+    for nk, ek in zip(hn, hen, strict=True):
+        # en + q (n - en) <= ek + q (nk - ek)  <=>  q ((n - en) - (nk - ek)) <= ek - en
+        slope = (n - en) - (nk - ek)
+        rhs = ek - en + _EN_TOL
+        if abs(slope) < 1e-15:
+            continue
+        if slope > 0:
+            hi = min(hi, rhs / slope)
+        else:
+            lo = max(lo, rhs / slope)
+    return max(lo, 0.0), min(hi, 1.0)

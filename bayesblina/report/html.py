@@ -1,9 +1,13 @@
-"""A self-contained HTML report: one page, images embedded, a section per analysis."""
+"""A self-contained HTML report: one page, images embedded, a section per analysis.
+
+The design studies of a run follow the analyses, a section each (:func:`design_section`).
+"""
 
 from __future__ import annotations
 
 import base64
 import html
+from collections.abc import Sequence
 from importlib.resources import files
 from typing import Any
 
@@ -13,6 +17,7 @@ from bayesblina.analyses.registry import get_components
 from bayesblina.core.fit import AnalysisResult
 from bayesblina.core.spec import loosened_text
 from bayesblina.core.summaries import element_keys
+from bayesblina.design.studies import DesignResult
 
 
 def _table(df: pd.DataFrame, floatfmt: str = "{:.3f}") -> str:
@@ -194,13 +199,45 @@ def analysis_section(result: AnalysisResult, figure_png: bytes | None) -> str:
     return "\n".join(parts)
 
 
+def design_section(result: DesignResult) -> str:
+    """HTML for one design study: title, question, finding, its tables and its figure."""
+    spec = result.spec
+    name = html.escape(spec.name)
+    cls = "fail" if result.status == "FAILED" else "pass"
+    parts = [
+        f'<section class="design" id="design-{name}">',
+        f"<h2>{html.escape(spec.design.title)} "
+        f'<span class="badge {cls}">{html.escape(result.status)}</span></h2>',
+        f"<p class='q'><strong>Question.</strong> {html.escape(spec.design.question)}</p>",
+    ]
+    if spec.design.description:
+        parts.append(f"<p>{html.escape(spec.design.description)}</p>")
+    parts += [
+        f"<p class='meta'>design study <code>{html.escape(spec.kind)}</code> · spec "
+        f"<code>{html.escape(spec.source_path)}</code> · SHA-256 "
+        f"<code>{spec.source_sha256[:16]}…</code></p>",
+        f"<p><strong>Finding.</strong> {html.escape(result.finding)}</p>",
+    ]
+    for title, table in result.tables.items():
+        parts += [f"<h3>{html.escape(title)}</h3>", _table(table, "{:.4g}")]
+    if result.figure:
+        b64 = base64.b64encode(result.figure).decode("ascii")
+        parts.append(f'<img alt="design study {name}" src="data:image/png;base64,{b64}">')
+    parts.append("</section>")
+    return "\n".join(parts)
+
+
 def render_report(
     results: list[AnalysisResult],
     figures: dict[str, bytes | None],
     provenance: dict[str, Any],
     reproduction: pd.DataFrame | None = None,
+    designs: Sequence[DesignResult] = (),
 ) -> str:
-    """The whole report as one HTML string (no external files)."""
+    """The whole report as one HTML string (no external files).
+
+    The analyses come first, then the design studies (an overview table and a section each).
+    """
     css = files("bayesblina.report").joinpath("report.css").read_text(encoding="utf-8")
     overview = pd.DataFrame(
         [
@@ -232,6 +269,14 @@ def render_report(
             f"<details><summary>table</summary>{_table(reproduction, '{:g}')}</details>",
         ]
     body += [analysis_section(r, figures.get(r.spec.name)) for r in results]
+    if designs:
+        overview_d = pd.DataFrame([{"design study": d.name, "title": d.spec.design.title,
+                                    "kind": d.spec.kind, "status": d.status} for d in designs])
+        body += ["<h2>Design studies</h2>",
+                 "<p>Planning of follow-up trials from this trial's numbers; every probability "
+                 "is an exact computation (a MAP prior aside, which is an MCMC fit through the "
+                 "diagnostics gate).</p>", _table(overview_d)]
+        body += [design_section(d) for d in designs]
     body += ["<h2>Provenance</h2>", _table(prov)]
     return (
         "<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'>"

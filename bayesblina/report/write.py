@@ -10,13 +10,16 @@ Layout of ``DIR``::
     tables/<analysis>_posterior.csv, tables/<analysis>_diagnostics.csv,
     tables/<analysis>_published.csv
     figures/<analysis>.png
-    summary.json                 one entry per analysis (status, diagnostics, results)
+    tables/design_<name>_<table>.csv, figures/design_<name>.png   each design study
+    summary.json                 one entry per analysis (status, diagnostics, results) and
+                                 one per design study (``designs``: summary, finding, spec)
     report.html                  self-contained page
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +29,7 @@ from bayesblina.analyses.registry import get_components
 from bayesblina.core.figures import figure_png
 from bayesblina.core.fit import AnalysisResult
 from bayesblina.core.summaries import element_keys
+from bayesblina.design.studies import DesignResult
 from bayesblina.io import OutputFolder, atomic_path, write_bytes, write_json, write_text
 from bayesblina.report.html import render_report
 
@@ -112,6 +116,7 @@ def write_results(
     out_dir: str | Path,
     provenance: dict[str, Any],
     reproduction: pd.DataFrame | None = None,
+    designs: Sequence[DesignResult] = (),
 ) -> Path:
     """Write every output of a run into ``out_dir``, all or nothing; return the report's path.
 
@@ -125,6 +130,9 @@ def write_results(
         Run-level provenance (versions, seed override, command).
     reproduction : pandas.DataFrame, optional
         The table of reproduced published numbers, shown at the top of the report.
+    designs : sequence of DesignResult, optional
+        The run's design studies (:func:`bayesblina.design.studies.run_design`): their
+        tables, figures, ``summary.json`` entries and report sections.
 
     Raises
     ------
@@ -134,7 +142,7 @@ def write_results(
     """
     with OutputFolder(out_dir) as folder:
         assert folder.staging is not None
-        write_folder(results, folder.staging, provenance, reproduction)
+        write_folder(results, folder.staging, provenance, reproduction, designs=designs)
         return folder.commit() / "report.html"
 
 
@@ -154,10 +162,14 @@ def write_folder(
     out: Path,
     provenance: dict[str, Any],
     reproduction: pd.DataFrame | None = None,
+    designs: Sequence[DesignResult] = (),
 ) -> Path:
     """Write every output of a run into the folder ``out`` (a staging folder); return the report.
 
-    Prefer :func:`write_results`, which makes the folder's replacement all or nothing.
+    Prefer :func:`write_results`, which makes the folder's replacement all or nothing. Each
+    design study writes ``tables/design_<name>_<table>.csv`` (the table's name in lower case,
+    ``_`` for anything else), ``figures/design_<name>.png`` and its entry of
+    ``summary.json``'s ``designs`` list (:meth:`bayesblina.design.studies.DesignResult.entry`).
     """
     figures: dict[str, bytes | None] = {}
     for r in results:
@@ -180,10 +192,17 @@ def write_folder(
         figures[name] = figure_png(fig) if fig is not None else None
         if figures[name] is not None:
             write_bytes(out / "figures" / f"{name}.png", figures[name])
+    for d in designs:
+        for title, table in d.tables.items():
+            write_csv(out / "tables" / d.csv_name(title), table)
+        if d.figure is not None:
+            write_bytes(out / "figures" / d.figure_name(), d.figure)
     write_json(
         out / "summary.json",
-        {"provenance": provenance, "analyses": [summary_entry(r) for r in results]},
+        {"provenance": provenance, "analyses": [summary_entry(r) for r in results],
+         "designs": [d.entry() for d in designs]},
     )
     report = out / "report.html"
-    write_text(report, render_report(results, figures, provenance, reproduction))
+    write_text(report, render_report(results, figures, provenance, reproduction,
+                                     designs=designs))
     return report

@@ -1,0 +1,1679 @@
+r"""Design studies as specs: a TOML file in, exact tables, a summary and a finding out.
+
+A design spec (``models/design/*.toml``) holds a ``[design]`` table (``name``, ``title``,
+``question``, ``kind``, optional ``description``) and one table of parameters named after its
+kind:
+
+* ``kind = "simon"``, ``[simon]``: Simon two-stage designs — the admissible designs from the
+  minimax to the optimal one and, with ``design = [r1, n1, r, n]``, a given design against
+  them (:mod:`bayesblina.design.simon`);
+* ``kind = "bayes"``, ``[bayes]``: a single-arm design monitored by predictive or posterior
+  probability, found by the exact search or given (``nmax``, ``theta_t``, ``theta_l``), with
+  its exact operating characteristics (:mod:`bayesblina.design.monitoring`);
+* ``kind = "prior"``, ``[prior]``: a prior for the next trial from historical counts — a power
+  prior (one trial) or a MAP prior (several trials; fitted by MCMC), its robust mixture, their
+  effective sample sizes and the operating characteristics of a follow-up under each
+  (:mod:`bayesblina.design.priors`);
+* ``kind = "assurance"``, ``[assurance]``: the probability of success of a new trial under a
+  design prior, binary (single arm) or time to event (log-rank)
+  (:mod:`bayesblina.design.assurance`).
+
+Every key is validated strictly (:func:`bayesblina.core.messages.validate_section`: TOML types
+taken as they are, unknown keys refused) and every rule that ties keys together is checked
+before anything is computed; a problem is one :class:`~bayesblina.errors.SpecError` naming the
+file, the key and what is allowed, and an engine's own error comes out prefixed the same way.
+:func:`run_design` computes a spec: the trial's numbers live in the spec files, none here.
+
+References
+----------
+.. [1] Simon R. Optimal two-stage designs for phase II clinical trials. Controlled Clinical
+   Trials 1989;10(1):1-10.
+.. [2] Jung SH, Lee T, Kim K, George SL. Admissible two-stage designs for phase II cancer
+   clinical trials. Statistics in Medicine 2004;23:561-569.
+.. [3] Lee JJ, Liu DD. A predictive probability design for phase II cancer clinical trials.
+   Clinical Trials 2008;5(2):93-106.
+.. [4] Ibrahim JG, Chen M-H. Power prior distributions for regression models. Statistical
+   Science 2000;15(1):46-60.
+.. [5] Schmidli H, et al. Robust meta-analytic-predictive priors in clinical trials with
+   historical control information. Biometrics 2014;70(4):1023-1032.
+.. [6] O'Hagan A, Stevens JW, Campbell MJ. Assurance in clinical trial design.
+   Pharmaceutical Statistics 2005;4(3):187-201.
+.. [7] Schoenfeld D. Sample-size formula for the proportional-hazards regression model.
+   Biometrics 1983;39(2):499-503.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import math
+import re
+import tomllib
+import types
+import typing
+import warnings
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Annotated, Any, ClassVar, Literal
+
+import numpy as np
+import pandas as pd
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+)
+from scipy import optimize, stats
+
+from bayesblina.core.figures import figure_png
+from bayesblina.core.load import check_finite, packaged_spec_dir, read_spec_text
+from bayesblina.core.messages import validate_section
+from bayesblina.core.spec import Slug
+from bayesblina.design import plots
+from bayesblina.design.assurance import (
+    Accrual,
+    PosteriorRule,
+    ResponderRule,
+    expected_events_per_draw,
+    logrank_power,
+    schoenfeld_events,
+    single_arm_assurance,
+    tte_assurance,
+)
+from bayesblina.design.mixture import WEIGHT_SUM_TOL, BetaMixture
+from bayesblina.design.monitoring import MonitoringDesign, monitoring_oc, monitoring_search
+from bayesblina.design.priors import (
+    ess,
+    follow_up_oc,
+    map_predictive_quadrature,
+    map_prior,
+    power_prior,
+    robustify,
+)
+from bayesblina.design.simon import (
+    simon_admissible,
+    simon_best_by_n,
+    simon_compare,
+    simon_oc_table,
+)
+from bayesblina.errors import SpecError
+
+__all__ = [
+    "DEFAULT_DESIGN_DIR",
+    "KINDS",
+    "AssuranceParams",
+    "BayesParams",
+    "DesignResult",
+    "DesignSection",
+    "DesignSpec",
+    "OptionField",
+    "PriorParams",
+    "SimonParams",
+    "design_spec_from_options",
+    "discover_design_specs",
+    "find_design_spec",
+    "is_design_spec",
+    "keys_table",
+    "load_design_spec",
+    "load_design_specs",
+    "option_fields",
+    "parse_design_spec",
+    "run_design",
+    "study_table",
+]
+
+#: the kinds of design study, each with the table of its parameters
+Kind = Literal["simon", "bayes", "prior", "assurance"]
+KINDS: tuple[str, ...] = typing.get_args(Kind)
+
+#: the default design specs: the repository's ``models/design/``, shipped in the wheel
+DEFAULT_DESIGN_DIR = packaged_spec_dir() / "design"
+
+#: true rates of the operating-characteristic tables when a spec gives none (plus p0, p1)
+DEFAULT_RATES = tuple(round(0.05 * i, 2) for i in range(1, 13))
+
+#: the best feasible designs of a monitoring search kept in its table (one per distinct set of
+#: operating characteristics: thresholds that make the same decisions are one design)
+SEARCH_ROWS = 20
+
+
+# --------------------------------------------------------------------------------------
+# Value types of the spec (strict: TOML types as given)
+# --------------------------------------------------------------------------------------
+
+
+def _open_unit(value: float) -> float:
+    if not 0.0 < value < 1.0:
+        raise ValueError("must lie in (0, 1), ends excluded")
+    return value
+
+
+def _closed_unit(value: float) -> float:
+    if not 0.0 <= value <= 1.0:
+        raise ValueError("must lie in [0, 1]")
+    return value
+
+
+def _positive(value: float) -> float:
+    if not value > 0.0:
+        raise ValueError("must be a number > 0")
+    return value
+
+
+def _non_negative(value: float) -> float:
+    if not value >= 0.0:
+        raise ValueError("must be a number >= 0")
+    return value
+
+
+def _as_list(value: Any) -> Any:
+    """One integer stands for a list of one (one historical trial)."""
+    return [value] if isinstance(value, int) and not isinstance(value, bool) else value
+
+
+Prob = Annotated[float, AfterValidator(_open_unit)]
+Unit = Annotated[float, AfterValidator(_closed_unit)]
+Positive = Annotated[float, AfterValidator(_positive)]
+NonNegative = Annotated[float, AfterValidator(_non_negative)]
+Count = Annotated[int, Field(ge=0)]
+Size = Annotated[int, Field(ge=1)]
+Counts = Annotated[list[Count], BeforeValidator(_as_list), Field(min_length=1)]
+Text = Annotated[str, Field(min_length=1)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class BetaParams(_Strict):
+    """A Beta(a, b) distribution: ``{ a = ..., b = ... }``."""
+
+    a: Positive = Field(description="first shape parameter, > 0")
+    b: Positive = Field(description="second shape parameter, > 0")
+
+    def mixture(self) -> BetaMixture:
+        """As a one-component :class:`~bayesblina.design.mixture.BetaMixture`."""
+        return BetaMixture.beta(self.a, self.b)
+
+
+class ComponentParams(_Strict):
+    """One component of a beta mixture: ``{ weight = ..., a = ..., b = ... }``."""
+
+    weight: Unit = Field(description="weight of the component, in [0, 1]")
+    a: Positive = Field(description="first shape parameter, > 0")
+    b: Positive = Field(description="second shape parameter, > 0")
+
+
+def _weights_sum_to_one(comps: list[ComponentParams]) -> list[ComponentParams]:
+    total = math.fsum(c.weight for c in comps)
+    if abs(total - 1.0) > WEIGHT_SUM_TOL:
+        raise ValueError(
+            f"the weights {[c.weight for c in comps]} sum to {total:.12g}; the weights of a "
+            f"mixture must sum to 1 (within {WEIGHT_SUM_TOL:g})"
+        )
+    return comps
+
+
+#: a beta mixture: ``[{ weight = , a = , b = }, ...]``, the weights summing to 1
+Mixture = Annotated[list[ComponentParams], Field(min_length=1),
+                    AfterValidator(_weights_sum_to_one)]
+
+
+def _mixture(comps: Sequence[ComponentParams]) -> BetaMixture:
+    return BetaMixture([c.weight for c in comps], [c.a for c in comps], [c.b for c in comps])
+
+
+class PeriodParams(_Strict):
+    """One accrual period: ``{ duration = ..., rate = ... }`` (patients per unit time)."""
+
+    duration: Positive = Field(description="length of the period (the time unit), > 0")
+    rate: Positive = Field(description="patients enrolled per unit time, > 0")
+
+
+class DesignSection(_Strict):
+    """``[design]``: what the study is and which kind of tool answers it."""
+
+    name: Slug = Field(description="lower-case letters, digits and _; equals the file name")
+    title: Text = Field(description="the heading in the report")
+    question: Text = Field(description="the question the study answers, in words")
+    kind: Kind = Field(description="'simon', 'bayes', 'prior' or 'assurance'")
+    description: str = Field("", description="optional: why these numbers")
+
+
+class _Params(_Strict):
+    """The parameters of one kind; :meth:`problems` checks the rules between keys."""
+
+    kind: ClassVar[str] = ""
+    #: names in an engine's messages that stand for a key of the table
+    aliases: ClassVar[dict[str, str]] = {}
+
+    def given(self, *keys: str) -> list[str]:
+        """Which of ``keys`` the spec gives (defaults do not count)."""
+        return [k for k in keys if k in self.model_fields_set]
+
+    def problems(self) -> Iterator[tuple[str, str]]:
+        """``(key, message)`` for every rule between keys that the values break."""
+        yield from ()
+
+
+def _exceeds_p0(value: float | None, info: ValidationInfo) -> float | None:
+    p0 = info.data.get("p0")
+    if value is not None and p0 is not None and not value > p0:
+        raise ValueError(f"the target rate must exceed p0 = {p0:g}")
+    return value
+
+
+def _require(params: _Params, keys: Sequence[str], why: str) -> Iterator[tuple[str, str]]:
+    for key in keys:
+        if getattr(params, key) is None:
+            yield key, f"is required {why}"
+
+
+def _forbid(params: _Params, keys: Sequence[str], why: str) -> Iterator[tuple[str, str]]:
+    for key in params.given(*keys):
+        yield key, f"is not allowed {why}"
+
+
+def _four(value: list[int]) -> list[int]:
+    if len(value) != 4:
+        raise ValueError("must be four integers [r1, n1, r, n] (Simon's r1/n1, r/n)")
+    return value
+
+
+class SimonParams(_Params):
+    """``[simon]``: Simon two-stage designs for ``H0: p <= p0`` against ``p = p1``."""
+
+    kind: ClassVar[str] = "simon"
+    aliases: ClassVar[dict[str, str]] = {"r1": "design", "n1": "design", "r": "design",
+                                         "n": "design"}
+
+    p0: Prob = Field(description="response rate of no interest, in (0, 1)")
+    p1: Prob = Field(description="target response rate, in (p0, 1)")
+    alpha: Prob = Field(description="largest one-sided type I error, in (0, 1)")
+    power: Prob = Field(description="smallest power at p1, in (0, 1)")
+    nmax: int = Field(100, ge=2, le=500, description="largest total sample size searched")
+    design: Annotated[list[Count], AfterValidator(_four)] | None = Field(
+        None, description="a design to judge, [r1, n1, r, n] as Simon prints it (r1/n1, r/n)")
+    rates: list[Unit] | None = Field(
+        None, min_length=1, description="true rates of the operating characteristics")
+
+    _p1 = field_validator("p1")(_exceeds_p0)
+
+    def problems(self) -> Iterator[tuple[str, str]]:  # noqa: D102
+        if self.design is not None and self.design[3] > self.nmax:
+            yield "nmax", f"must be at least the given design's n = {self.design[3]}"
+
+
+class BayesParams(_Params):
+    """``[bayes]``: a single-arm design monitored by predictive or posterior probability.
+
+    Without ``nmax`` the design is searched (``p1``, ``alpha``, ``power`` required, grids
+    ``theta_t_grid`` and ``theta_l_grid``); with ``nmax`` it is given (``theta_t``,
+    ``theta_l``, ``looks`` or ``first_look``/``look_every``).
+    """
+
+    kind: ClassVar[str] = "bayes"
+
+    rule: Literal["predictive", "posterior"] = Field(
+        "predictive", description="the statistic monitored at the interim looks")
+    p0: Prob = Field(description="response rate of no interest, in (0, 1)")
+    p1: Prob | None = Field(None, description="target rate, in (p0, 1) (a search needs it)")
+    alpha: Prob | None = Field(None, description="largest type I error (a search needs it)")
+    power: Prob | None = Field(None, description="smallest power at p1 (a search needs it)")
+    prior: BetaParams | None = Field(None, description="Beta prior {a, b} (default Beta(1, 1))")
+    mixture: Mixture | None = Field(None, description="or a beta-mixture prior")
+    nmax_min: Size = Field(1, description="search: smallest maximum sample size")
+    nmax_cap: int = Field(60, ge=1, le=200, description="search: largest maximum sample size")
+    first_look: Size = Field(1, description="first interim look (patients evaluated)")
+    look_every: Size = Field(1, description="patients between interim looks")
+    theta_t_grid: list[Unit] | None = Field(
+        None, min_length=1, description="search: final thresholds (default 0.80..0.99)")
+    theta_l_grid: list[Unit] | None = Field(
+        None, min_length=1, description="search: futility thresholds (default 0.001..0.20)")
+    theta_u: Unit = Field(1.0, description="efficacy threshold (1: no efficacy stop)")
+    nmax: int | None = Field(None, ge=1, le=500, description="a given design's maximum size")
+    theta_t: Unit | None = Field(None, description="a given design's final threshold")
+    theta_l: Unit | None = Field(None, description="a given design's futility threshold")
+    looks: list[Size] | None = Field(None, min_length=1, description="a given design's looks")
+    rates: list[Unit] | None = Field(
+        None, min_length=1, description="true rates of the operating characteristics")
+
+    _p1 = field_validator("p1")(_exceeds_p0)
+
+    def problems(self) -> Iterator[tuple[str, str]]:  # noqa: D102
+        if self.prior is not None and self.mixture is not None:
+            yield "mixture", "give prior or mixture, not both"
+        if self.nmax is None:
+            yield from _require(self, ("p1", "alpha", "power"),
+                                "for a design search (or give nmax, theta_t and theta_l: a "
+                                "given design)")
+            yield from _forbid(self, ("theta_t", "theta_l", "looks"),
+                               "in a search (without nmax): it belongs to a given design; a "
+                               "search takes theta_t_grid and theta_l_grid")
+            if self.nmax_cap < self.nmax_min:
+                yield "nmax_cap", f"must be >= nmax_min = {self.nmax_min}"
+        else:
+            yield from _require(self, ("theta_t", "theta_l"), "for a given design (with nmax)")
+            yield from _forbid(self, ("theta_t_grid", "theta_l_grid", "nmax_min", "nmax_cap"),
+                               "for a given design (with nmax): it belongs to a search")
+            if self.looks is not None and self.given("first_look", "look_every"):
+                yield "looks", "give looks or first_look/look_every, not both"
+
+    def prior_mixture(self) -> BetaMixture:
+        """The prior as a mixture (Beta(1, 1) when the spec gives none)."""
+        if self.mixture is not None:
+            return _mixture(self.mixture)
+        return (self.prior or BetaParams(a=1.0, b=1.0)).mixture()
+
+
+class PriorParams(_Params):
+    """``[prior]``: a prior for the next trial from historical counts, and a follow-up.
+
+    One trial (``x``, ``n`` integers): the power prior with ``discount``; several (lists):
+    the MAP prior (MCMC, ``tau_scale``). ``robust_weight`` adds a vague component. With
+    ``n_new`` the follow-up "success if P(p > p0 | data) > threshold" is evaluated exactly
+    under every prior.
+    """
+
+    kind: ClassVar[str] = "prior"
+
+    x: Counts = Field(description="responders of the historical trial(s)")
+    n: Counts = Field(description="patients of the historical trial(s)")
+    discount: Unit | None = Field(None, description="power prior: the power delta, in [0, 1]")
+    a0: Positive = Field(1.0, description="initial Beta(a0, b0) of the power prior")
+    b0: Positive = Field(1.0, description="initial Beta(a0, b0) of the power prior")
+    robust_weight: Unit | None = Field(None, description="weight of the vague component")
+    vague: BetaParams = Field(
+        default_factory=lambda: BetaParams(a=1.0, b=1.0),
+        description="the vague prior {a, b}: the robust component and the no-borrowing "
+                    "reference (default Beta(1, 1))")
+    ess_methods: list[Literal["moment", "morita", "elir"]] = Field(
+        default_factory=lambda: ["moment", "morita", "elir"], min_length=1,
+        description="effective sample sizes reported")
+    morita_s: Positive = Field(100.0, description="Morita: flattening constant s")
+    morita_location: Literal["mode", "mean"] = Field(
+        "mode", description="Morita: where the information is compared")
+    tau_scale: Positive | None = Field(
+        None, description="MAP: half-normal scale of the between-trial SD (logit)")
+    mu_mean: float = Field(0.0, description="MAP: mean of the normal prior of mu (logit)")
+    mu_sd: Positive = Field(2.0, description="MAP: SD of the normal prior of mu")
+    map_draws: int = Field(2000, ge=1, le=100_000, description="MAP: draws per chain")
+    map_tune: int = Field(1000, ge=0, le=100_000, description="MAP: warm-up per chain")
+    map_chains: int = Field(4, ge=1, le=16, description="MAP: chains")
+    map_seed: int = Field(20160101, ge=0, lt=2**32, description="MAP: seed")
+    map_max_components: int = Field(3, ge=1, le=6, description="MAP: largest mixture fitted")
+    map_constrain_gt1: bool = Field(True, description="MAP: keep every a, b >= 1 (ELIR)")
+    n_new: Size | None = Field(None, description="follow-up: patients")
+    p0: Prob | None = Field(None, description="follow-up: the rate to exceed, in (0, 1)")
+    threshold: Prob | None = Field(None, description="follow-up: success if P(p > p0) > it")
+    true_rates: list[Unit] | None = Field(None, min_length=1,
+                                          description="follow-up: true rates")
+    conflict_tail: Prob = Field(
+        0.05, description="a true rate with prior mass below it on one side is a conflict")
+
+    _MAP_KEYS: ClassVar[tuple[str, ...]] = (
+        "tau_scale", "mu_mean", "mu_sd", "map_draws", "map_tune", "map_chains", "map_seed",
+        "map_max_components", "map_constrain_gt1")
+
+    def problems(self) -> Iterator[tuple[str, str]]:  # noqa: D102
+        if len(self.x) != len(self.n):
+            yield "n", (f"x and n must give one count per historical trial (got {len(self.x)} "
+                        f"and {len(self.n)})")
+            return
+        for i, (xi, ni) in enumerate(zip(self.x, self.n, strict=True)):
+            where = "" if len(self.x) == 1 else f" (trial {i + 1})"
+            if ni < 1:
+                yield "n", f"every historical trial needs n >= 1 (got {ni}{where})"
+            elif xi > ni:
+                yield "x", f"x = {xi} exceeds n = {ni}{where}: allowed 0 <= x <= n"
+        if self.is_map:
+            yield from _require(self, ("tau_scale",), "for a MAP prior of several trials")
+            yield from _forbid(self, ("discount", "a0", "b0"),
+                               "for a MAP prior (several trials): the between-trial SD "
+                               "(tau_scale) discounts them; one trial takes a power prior")
+        else:
+            yield from _require(self, ("discount",), "for a power prior (one trial): give "
+                                "the power delta in [0, 1]")
+            yield from _forbid(self, self._MAP_KEYS,
+                               "for one trial: it belongs to a MAP prior (x and n lists of "
+                               "two or more trials)")
+        follow = ("p0", "threshold", "true_rates")
+        if self.n_new is None:
+            for key in self.given(*follow):
+                yield key, "needs n_new (the follow-up's patients)"
+        else:
+            yield from _require(self, follow, "with n_new (the follow-up design)")
+
+    @property
+    def is_map(self) -> bool:
+        """Several historical trials: a MAP prior."""
+        return len(self.x) > 1
+
+
+class AssuranceParams(_Params):
+    """``[assurance]``: the probability of success of a new trial under a design prior.
+
+    ``endpoint = "binary"``: a single-arm trial of ``n_new`` patients; the design prior from
+    ``x``, ``n`` (a power prior, ``discount`` 1 by default: this trial's posterior), or
+    ``prior``/``mixture``, robustified with ``robust_weight``; the rule ``"posterior"``
+    (``p0``, ``threshold``, ``analysis_prior``) or ``"responders"`` (``min_responders``).
+    ``endpoint = "time_to_event"``: a log-rank trial with a normal design prior on the log
+    hazard ratio, its events by Schoenfeld's formula (or ``events``), and the expected events
+    over calendar time from a Weibull control arm and an accrual plan.
+    """
+
+    kind: ClassVar[str] = "assurance"
+
+    endpoint: Literal["binary", "time_to_event"] = Field(
+        "binary", description="'binary' (single arm) or 'time_to_event' (log-rank)")
+    x: Count | None = Field(None, description="binary: responders of the trial (design prior)")
+    n: Size | None = Field(None, description="binary: patients of the trial (design prior)")
+    discount: Unit = Field(1.0, description="binary: power of the trial's likelihood")
+    a0: Positive = Field(1.0, description="binary: initial Beta(a0, b0) of the design prior")
+    b0: Positive = Field(1.0, description="binary: initial Beta(a0, b0) of the design prior")
+    prior: BetaParams | None = Field(None, description="binary: a Beta design prior instead")
+    mixture: Mixture | None = Field(None, description="binary: a beta-mixture design prior")
+    robust_weight: Unit | None = Field(None, description="binary: weight of a vague component")
+    vague: BetaParams = Field(default_factory=lambda: BetaParams(a=1.0, b=1.0),
+                              description="binary: the vague component (default Beta(1, 1))")
+    n_new: Size | None = Field(None, description="binary: patients of the new trial")
+    rule: Literal["posterior", "responders"] = Field(
+        "posterior", description="binary: success rule")
+    p0: Prob | None = Field(None, description="binary: success if P(p > p0 | data) > threshold")
+    threshold: Prob | None = Field(None, description="binary: the posterior probability to pass")
+    analysis_prior: BetaParams = Field(
+        default_factory=lambda: BetaParams(a=1.0, b=1.0),
+        description="binary: the new trial's analysis prior (default Beta(1, 1))")
+    min_responders: Count | None = Field(None, description="binary: success if y >= this")
+    n_grid: list[Size] | None = Field(None, min_length=1,
+                                      description="binary: sizes of the assurance-by-n table")
+    true_rates: list[Unit] | None = Field(None, min_length=1,
+                                          description="binary: rates of the power table")
+    hazard_ratio: Positive | None = Field(None, description="tte: the design hazard ratio")
+    alpha: Prob = Field(0.025, description="tte: one-sided level of the log-rank test")
+    power: Prob = Field(0.8, description="tte: power at the design HR (Schoenfeld)")
+    allocation: Prob = Field(0.5, description="tte: fraction randomised to the new treatment")
+    benefit: Literal["lower", "higher"] = Field(
+        "lower", description="tte: which hazard ratio is a success")
+    events: Positive | None = Field(None, description="tte: events at the analysis")
+    events_grid: list[Positive] | None = Field(None, min_length=1,
+                                               description="tte: events of the table")
+    log_hr_mean: float | None = Field(None, description="tte: design prior mean of log HR")
+    log_hr_sd: NonNegative | None = Field(None, description="tte: design prior SD of log HR")
+    accrual: list[PeriodParams] | None = Field(
+        None, min_length=1, description="tte: accrual plan [{duration, rate}, ...]")
+    weibull_shape: Positive | None = Field(None, description="tte: control arm Weibull shape")
+    weibull_scale: Positive | None = Field(None, description="tte: control arm Weibull scale")
+    max_follow_up: Positive | None = Field(None, description="tte: follow-up cap per patient")
+    calendar_times: list[NonNegative] | None = Field(
+        None, min_length=1, description="tte: calendar times of the expected-events table")
+
+    _BINARY: ClassVar[tuple[str, ...]] = (
+        "x", "n", "discount", "a0", "b0", "prior", "mixture", "robust_weight", "vague",
+        "n_new", "rule", "p0", "threshold", "analysis_prior", "min_responders", "n_grid",
+        "true_rates")
+    _TTE: ClassVar[tuple[str, ...]] = (
+        "hazard_ratio", "alpha", "power", "allocation", "benefit", "events", "events_grid",
+        "log_hr_mean", "log_hr_sd", "accrual", "weibull_shape", "weibull_scale",
+        "max_follow_up", "calendar_times")
+
+    def problems(self) -> Iterator[tuple[str, str]]:  # noqa: D102
+        if self.endpoint == "binary":
+            yield from self._binary_problems()
+        else:
+            yield from self._tte_problems()
+
+    def _binary_problems(self) -> Iterator[tuple[str, str]]:
+        yield from _forbid(self, self._TTE, "with endpoint = 'binary' (a time-to-event key)")
+        counts = self.x is not None or self.n is not None
+        forms = [name for name, on in (("x and n", counts), ("prior", self.prior is not None),
+                                       ("mixture", self.mixture is not None)) if on]
+        if not forms:
+            yield "x", ("the design prior is missing: give x and n (a trial's counts), prior = "
+                        "{ a = , b = } or mixture")
+        elif len(forms) > 1:
+            yield ("mixture" if self.mixture is not None else "prior"), (
+                f"give one design prior, not {' and '.join(forms)}")
+        if counts:
+            yield from _require(self, ("x", "n"), "with a design prior from a trial's counts")
+            if self.x is not None and self.n is not None and self.x > self.n:
+                yield "x", f"x = {self.x} exceeds n = {self.n}: allowed 0 <= x <= n"
+        else:
+            yield from _forbid(self, ("discount", "a0", "b0"),
+                               "without x and n: it belongs to a design prior from counts")
+        yield from _require(self, ("n_new",), "(the new trial's patients)")
+        if self.rule == "posterior":
+            yield from _require(self, ("p0", "threshold"), "for rule = 'posterior'")
+            yield from _forbid(self, ("min_responders",), "for rule = 'posterior'")
+        else:
+            yield from _require(self, ("min_responders",), "for rule = 'responders'")
+            yield from _forbid(self, ("threshold", "analysis_prior"), "for rule = 'responders'")
+            if (self.min_responders is not None and self.n_new is not None
+                    and self.min_responders > self.n_new):
+                yield "min_responders", f"must be <= n_new = {self.n_new}"
+
+    def _tte_problems(self) -> Iterator[tuple[str, str]]:
+        yield from _forbid(self, self._BINARY, "with endpoint = 'time_to_event' (a binary key)")
+        yield from _require(self, ("hazard_ratio", "log_hr_mean", "log_hr_sd"),
+                            "for endpoint = 'time_to_event'")
+        if self.hazard_ratio == 1.0:
+            yield "hazard_ratio", "a trial cannot be sized for HR = 1"
+        plan = ("accrual", "weibull_shape", "weibull_scale")
+        if self.given(*plan) and len(self.given(*plan)) < len(plan):
+            yield from _require(self, plan, "with the other keys of the accrual plan")
+        if not self.given(*plan):
+            yield from _forbid(self, ("calendar_times", "max_follow_up"),
+                               "without accrual, weibull_shape and weibull_scale")
+
+    def design_prior(self) -> BetaMixture:
+        """The binary design prior (a power prior of ``x``, ``n``; or ``prior``/``mixture``)."""
+        if self.x is not None and self.n is not None:
+            base = power_prior(self.x, self.n, self.discount, self.a0, self.b0)
+        elif self.mixture is not None:
+            base = _mixture(self.mixture)
+        else:
+            assert self.prior is not None
+            base = self.prior.mixture()
+        if self.robust_weight is None:
+            return base
+        return robustify(base, self.robust_weight, (self.vague.a, self.vague.b))
+
+
+#: the parameter table of each kind
+PARAMS: dict[str, type[_Params]] = {
+    "simon": SimonParams, "bayes": BayesParams, "prior": PriorParams,
+    "assurance": AssuranceParams,
+}
+
+
+# --------------------------------------------------------------------------------------
+# Specs: read, validate, find
+# --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, eq=False)
+class DesignSpec:
+    """A validated design spec.
+
+    Attributes
+    ----------
+    design : DesignSection
+        ``[design]``.
+    params : SimonParams, BayesParams, PriorParams or AssuranceParams
+        The table of its kind.
+    source_path : str
+        How messages and outputs name the spec (``models/design/<file>`` for a default one).
+    source_text : str
+        The TOML text (its SHA-256 goes into ``summary.json``).
+    key_prefix : tuple of str
+        How keys of ``params`` are named in messages: ``("simon",)`` in a file, ``()`` for
+        options of the command line.
+    """
+
+    design: DesignSection
+    params: _Params
+    source_path: str = "<spec>"
+    source_text: str = ""
+    key_prefix: tuple[str, ...] = ()
+
+    @property
+    def name(self) -> str:
+        """``design.name``."""
+        return self.design.name
+
+    @property
+    def kind(self) -> str:
+        """``design.kind``."""
+        return self.design.kind
+
+    @property
+    def source_sha256(self) -> str:
+        """SHA-256 of the spec's text."""
+        return hashlib.sha256(self.source_text.encode("utf-8")).hexdigest()
+
+    def key(self, name: str) -> str:
+        """The name of a key of ``params`` in messages."""
+        return ".".join((*self.key_prefix, name))
+
+
+def _validate_params(kind: str, raw: Any, *, where: str, prefix: tuple[str, ...]) -> _Params:
+    params = validate_section(PARAMS[kind], raw, where=where, prefix=prefix)
+    for key, message in params.problems():
+        raise SpecError(f"{where}: key '{'.'.join((*prefix, key))}': {message}")
+    return params
+
+
+def parse_design_spec(raw: Any, *, where: str = "<spec>", text: str = "") -> DesignSpec:
+    """Validate a design spec already parsed from TOML.
+
+    Parameters
+    ----------
+    raw : dict
+        The TOML document.
+    where : str
+        How messages name the file.
+    text : str
+        The TOML text (for provenance).
+
+    Returns
+    -------
+    DesignSpec
+
+    Raises
+    ------
+    bayesblina.errors.SpecError
+        On a missing or unknown table, an unknown key, a value of the wrong TOML type or out of
+        range, or keys that contradict each other; one line naming the file and the key.
+
+    References
+    ----------
+    .. [1] The schema: :class:`DesignSection` and the parameter tables (docs/specs.md).
+    """
+    if not isinstance(raw, dict):
+        raise SpecError(f"{where}: a design spec must be a TOML table")
+    check_finite(raw, where=where)
+    if "design" not in raw:
+        raise SpecError(f"{where}: missing required table [design] (name, title, question, "
+                        f"kind = {' | '.join(repr(k) for k in KINDS)})")
+    design = validate_section(DesignSection, raw["design"], where=where, prefix=("design",))
+    kind = design.kind
+    others = sorted(k for k in raw if k not in ("design", kind))
+    if others:
+        raise SpecError(f"{where}: unknown table [{others[0]}] in a design spec of kind = "
+                        f"'{kind}': it holds [design] and [{kind}]")
+    if kind not in raw:
+        raise SpecError(f"{where}: missing required table [{kind}] (the parameters of kind = "
+                        f"'{kind}')")
+    params = _validate_params(kind, raw[kind], where=where, prefix=(kind,))
+    return DesignSpec(design, params, where, text, (kind,))
+
+
+def _design_source(path: Path) -> str:
+    """How messages name a design spec: ``models/design/<file>`` for a default one."""
+    try:
+        packaged = path.resolve().parent == DEFAULT_DESIGN_DIR.resolve()
+    except OSError:
+        packaged = False
+    return f"models/design/{path.name}" if packaged else str(path)
+
+
+def load_design_spec(path: str | Path) -> DesignSpec:
+    """Read and validate one design spec file, or a default design spec by its name.
+
+    Parameters
+    ----------
+    path : str or Path
+        A ``.toml`` file, or the name of a default spec (``"phase2_simon"``).
+
+    Returns
+    -------
+    DesignSpec
+
+    Raises
+    ------
+    bayesblina.errors.SpecError
+        If the file is missing, not UTF-8 TOML, or invalid (see :func:`parse_design_spec`), or
+        ``design.name`` differs from the file name.
+
+    References
+    ----------
+    .. [1] The default specs: ``models/design/`` (docs/design/).
+    """
+    found = find_design_spec(path)
+    file = Path(path) if found is None else found
+    where = _design_source(file)
+    text = read_spec_text(file, where)
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as err:
+        raise SpecError(f"{where}: not valid TOML: {err}") from None
+    spec = parse_design_spec(raw, where=where, text=text)
+    if spec.name != file.stem:
+        raise SpecError(f"{where}: key 'design.name': must equal the file name {file.stem!r} "
+                        f"(got {spec.name!r})")
+    return spec
+
+
+def load_design_specs(paths: Sequence[str | Path]) -> list[DesignSpec]:
+    """Load several design specs, refusing two with one name.
+
+    Raises
+    ------
+    bayesblina.errors.SpecError
+        As :func:`load_design_spec`, or for a name used twice.
+    """
+    specs = [load_design_spec(p) for p in paths]
+    seen: dict[str, str] = {}
+    for s in specs:
+        if s.name in seen:
+            raise SpecError(f"{s.source_path}: design name {s.name!r} also used by "
+                            f"{seen[s.name]}")
+        seen[s.name] = s.source_path
+    return specs
+
+
+def is_design_spec(path: str | Path) -> bool:
+    """Whether ``path`` is a TOML file whose top table is ``[design]`` (not ``[analysis]``)."""
+    file = Path(path)
+    if file.suffix != ".toml" or not file.is_file():
+        return False
+    try:
+        raw = tomllib.loads(file.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        return False
+    return "design" in raw and "analysis" not in raw
+
+
+def find_design_spec(item: str | Path) -> Path | None:
+    """The design spec a command-line argument names, or ``None`` if it names none.
+
+    A design spec file (:func:`is_design_spec`), or the bare name of a default design spec
+    (``phase2_simon`` for ``models/design/phase2_simon.toml``) when no such file is here.
+    """
+    path = Path(item)
+    packaged = DEFAULT_DESIGN_DIR / f"{path.name}.toml"
+    if path.suffix == "" and len(path.parts) == 1 and not path.exists() and packaged.is_file():
+        return packaged
+    return path if is_design_spec(path) else None
+
+
+def discover_design_specs(folder: str | Path | None = None) -> list[Path]:
+    """The design specs (``*.toml`` with ``[design]``) of a folder, sorted by name.
+
+    Parameters
+    ----------
+    folder : str or Path, optional
+        Default: the packaged ``models/design/``. A folder that does not exist holds none.
+    """
+    base = DEFAULT_DESIGN_DIR if folder is None else Path(folder)
+    if not base.is_dir():
+        return []
+    return sorted(p for p in base.glob("*.toml") if is_design_spec(p))
+
+
+# --------------------------------------------------------------------------------------
+# The command line's options: one per key of a kind's table
+# --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class OptionField:
+    """How one key of a parameter table is given on the command line.
+
+    Attributes
+    ----------
+    key : str
+        The key (the option is ``--`` + the key with ``-`` for ``_``).
+    form : str
+        ``"number"``, ``"integer"``, ``"choice"``, ``"flag"``, ``"numbers"``, ``"integers"``,
+        ``"choices"``, ``"table"`` (one table: its fields' values in order) or ``"tables"``
+        (a list of tables: the option repeated).
+    choices : tuple of str
+        The allowed strings (``choice``, ``choices``).
+    fields : tuple of str
+        The keys of a table (``table``, ``tables``), in the order the values are given.
+    help : str
+        The key's description.
+    """
+
+    key: str
+    form: str
+    choices: tuple[str, ...] = ()
+    fields: tuple[str, ...] = ()
+    help: str = ""
+
+
+def _strip(annotation: Any) -> Any:
+    """The type under ``Annotated`` and ``| None``."""
+    while True:
+        origin = typing.get_origin(annotation)
+        if origin is Annotated:
+            annotation = typing.get_args(annotation)[0]
+        elif origin in (typing.Union, types.UnionType):
+            members = [a for a in typing.get_args(annotation) if a is not type(None)]
+            annotation = members[0]
+        else:
+            return annotation
+
+
+def _form(annotation: Any) -> tuple[str, tuple[str, ...], tuple[str, ...]]:
+    ann = _strip(annotation)
+    origin = typing.get_origin(ann)
+    if origin is Literal:
+        return "choice", tuple(typing.get_args(ann)), ()
+    if origin is list:
+        inner = _strip(typing.get_args(ann)[0])
+        if typing.get_origin(inner) is Literal:
+            return "choices", tuple(typing.get_args(inner)), ()
+        if isinstance(inner, type) and issubclass(inner, BaseModel):
+            return "tables", (), tuple(inner.model_fields)
+        return ("integers" if inner is int else "numbers"), (), ()
+    if isinstance(ann, type) and issubclass(ann, BaseModel):
+        return "table", (), tuple(ann.model_fields)
+    if ann is bool:
+        return "flag", (), ()
+    return ("integer" if ann is int else "number"), (), ()
+
+
+def option_fields(kind: str) -> list[OptionField]:
+    """The keys of a kind's parameter table as command-line options (in the table's order).
+
+    Raises
+    ------
+    bayesblina.errors.SpecError
+        For an unknown kind.
+    """
+    if kind not in PARAMS:
+        raise SpecError(f"kind = {kind!r} is invalid: allowed {', '.join(KINDS)}")
+    out = []
+    for key, field in PARAMS[kind].model_fields.items():
+        form, choices, fields = _form(field.annotation)
+        out.append(OptionField(key, form, choices, fields, field.description or ""))
+    return out
+
+
+def keys_table(kind: str) -> pd.DataFrame:
+    """The keys of a kind's table: name, default and meaning (for docs/specs.md).
+
+    Raises
+    ------
+    bayesblina.errors.SpecError
+        For an unknown kind.
+    """
+    option_fields(kind)  # checks the kind
+    rows = []
+    for key, field in PARAMS[kind].model_fields.items():
+        if field.is_required():
+            default = "required"
+        elif field.default_factory is not None:
+            value = field.default_factory()  # type: ignore[call-arg]
+            default = repr(value.model_dump() if isinstance(value, BaseModel) else value)
+        else:
+            default = "—" if field.default is None else repr(field.default)
+        rows.append({"key": key, "default": default, "meaning": field.description or ""})
+    return pd.DataFrame(rows)
+
+
+_TITLES = {
+    "simon": "Simon two-stage designs",
+    "bayes": "A Bayesian single-arm design monitored by predictive or posterior probability",
+    "prior": "A prior for the next trial, its effective sample size and a follow-up",
+    "assurance": "The probability of success of a new trial",
+}
+_QUESTIONS = {
+    "simon": "Which two-stage designs meet alpha and power, and how does a given one compare?",
+    "bayes": "Which monitored design meets alpha and power, and what are its exact OCs?",
+    "prior": "What is the historical data worth as a prior, and what does it do to a follow-up?",
+    "assurance": "How likely is the new trial to succeed, given what we believe now?",
+}
+
+
+def design_spec_from_options(kind: str, options: dict[str, Any]) -> DesignSpec:
+    """A design spec from command-line options: the same table, the same validation.
+
+    Parameters
+    ----------
+    kind : str
+        The kind (``"simon"``, ...).
+    options : dict
+        The parameter table's keys given (values as TOML would give them).
+
+    Returns
+    -------
+    DesignSpec
+        Named ``<kind>_command_line``, messages naming the keys without prefix.
+
+    Raises
+    ------
+    bayesblina.errors.SpecError
+        As :func:`parse_design_spec` (``bayesblina design <kind>: key 'p1': ...``).
+    """
+    where = f"bayesblina design {kind}"
+    if kind not in PARAMS:
+        raise SpecError(f"{where}: unknown kind; allowed {', '.join(KINDS)}")
+    check_finite(options, where=where)
+    design = DesignSection(name=f"{kind}_command_line", title=_TITLES[kind],
+                           question=_QUESTIONS[kind], kind=kind)  # type: ignore[arg-type]
+    params = _validate_params(kind, options, where=where, prefix=())
+    return DesignSpec(design, params, where, "", ())
+
+
+# --------------------------------------------------------------------------------------
+# Results
+# --------------------------------------------------------------------------------------
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "_", text.lower()).strip("_")
+
+
+def _plain(value: Any) -> Any:
+    """A JSON-able copy: numpy numbers as Python ones, NaN and NA as ``None``."""
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return [_plain(v) for v in value.tolist()]
+    if value is None or value is pd.NA:
+        return None
+    if isinstance(value, bool | np.bool_):
+        return bool(value)
+    if isinstance(value, int | np.integer):
+        return int(value)
+    if isinstance(value, float | np.floating):
+        return None if not math.isfinite(float(value)) else float(value)
+    return value
+
+
+@dataclass(frozen=True, eq=False)
+class DesignResult:
+    """What a design study computed.
+
+    Attributes
+    ----------
+    spec : DesignSpec
+        The spec.
+    tables : dict of str to pandas.DataFrame
+        The tables, by names people read (``"operating characteristics"``); written as
+        ``tables/design_<name>_<table>.csv`` (:meth:`csv_name`).
+    summary : dict
+        The numbers that matter, JSON-able (``summary.json``'s ``designs[i].summary``).
+    finding : str
+        One sentence written from the numbers.
+    figure : bytes or None
+        A PNG (:func:`bayesblina.core.figures.figure_png`), or ``None``.
+    status : str
+        ``"EXACT"`` (every number an exact computation), or ``"PASSED"``/``"FAILED"``: a MAP
+        prior's MCMC fit through the diagnostics gate or not (a failed fit reports no prior).
+    """
+
+    spec: DesignSpec
+    tables: dict[str, pd.DataFrame]
+    summary: dict[str, Any]
+    finding: str
+    figure: bytes | None = None
+    status: str = "EXACT"
+
+    @property
+    def name(self) -> str:
+        """The spec's name."""
+        return self.spec.name
+
+    @property
+    def passed(self) -> bool:
+        """False only for a MAP fit that failed the diagnostics gate."""
+        return self.status != "FAILED"
+
+    def csv_name(self, table: str) -> str:
+        """The file name of a table: ``design_<name>_<table>.csv``."""
+        return f"design_{self.name}_{_slug(table)}.csv"
+
+    def figure_name(self) -> str:
+        """The file name of the figure: ``design_<name>.png``."""
+        return f"design_{self.name}.png"
+
+    def entry(self) -> dict[str, Any]:
+        """The ``summary.json`` entry of the study.
+
+        Keys: name, kind, title, question, status, spec (as named), spec_sha256, summary,
+        finding, tables (table name -> ``tables/design_<name>_<table>.csv``) and figure
+        (``figures/design_<name>.png`` or ``None``).
+        """
+        return {
+            "name": self.name,
+            "kind": self.spec.kind,
+            "title": self.spec.design.title,
+            "question": self.spec.design.question,
+            "status": self.status,
+            "spec": self.spec.source_path,
+            "spec_sha256": self.spec.source_sha256,
+            "summary": self.summary,
+            "finding": self.finding,
+            "tables": {t: f"tables/{self.csv_name(t)}" for t in self.tables},
+            "figure": None if self.figure is None else f"figures/{self.figure_name()}",
+        }
+
+    def to_text(self) -> str:
+        """The study as text: title, question, every table (``DataFrame.to_string``), finding."""
+        lines = [self.spec.design.title, f"Question: {self.spec.design.question}"]
+        if self.status != "EXACT":
+            lines.append(f"Status: {self.status}")
+        for title, table in self.tables.items():
+            lines += ["", f"{title}:", _to_string(table)]
+        lines += ["", f"Finding: {self.finding}"]
+        return "\n".join(lines)
+
+
+def _to_string(table: pd.DataFrame) -> str:
+    if table.empty:
+        return "(none)"
+    return table.to_string(index=False, na_rep="–", float_format=lambda v: f"{v:.4g}")
+
+
+@contextmanager
+def _engine(spec: DesignSpec, default_key: str) -> Iterator[None]:
+    """An engine's SpecError, prefixed with the spec and the key it is about."""
+    try:
+        yield
+    except SpecError as err:
+        msg = str(err)
+        head = re.match(r"([A-Za-z_]\w*)", msg)
+        cls = type(spec.params)
+        name = head[1] if head else ""
+        key = name if name in cls.model_fields else cls.aliases.get(name, default_key)
+        raise SpecError(f"{spec.source_path}: key '{spec.key(key)}': {msg}") from None
+
+
+def _fmt(value: float) -> str:
+    return f"{value:.4g}"
+
+
+def describe_mixture(mix: BetaMixture) -> str:
+    """``Beta(15, 31)``, or ``0.8 Beta(8, 16) + 0.2 Beta(1, 1)`` for a mixture."""
+    parts = [f"Beta({_fmt(a)}, {_fmt(b)})" for a, b in zip(mix.a, mix.b, strict=True)]
+    if mix.n_components == 1:
+        return parts[0]
+    return " + ".join(f"{_fmt(w)} {p}" for w, p in zip(mix.weights, parts, strict=True))
+
+
+def _mixture_dict(mix: BetaMixture) -> dict[str, Any]:
+    return {"weights": mix.weights.tolist(), "a": mix.a.tolist(), "b": mix.b.tolist(),
+            "mean": mix.mean(), "sd": mix.sd()}
+
+
+def _quantile(mix: BetaMixture, q: float) -> float:
+    return float(optimize.brentq(lambda t: mix.cdf(t) - q, 0.0, 1.0, xtol=1e-12))
+
+
+def _rates(given: Sequence[float] | None, *extra: float | None) -> list[float]:
+    base = list(given) if given is not None else list(DEFAULT_RATES)
+    if given is None:
+        base += [r for r in extra if r is not None]
+    return sorted(set(base))
+
+
+def _figure(want: bool, make: Any) -> bytes | None:
+    return figure_png(make()) if want else None
+
+
+def run_design(spec: DesignSpec, *, figure: bool = True) -> DesignResult:
+    """Compute a design study: its tables, summary, finding and figure.
+
+    Parameters
+    ----------
+    spec : DesignSpec
+        A validated spec (:func:`load_design_spec`, :func:`design_spec_from_options`).
+    figure : bool, default True
+        Draw the figure (``False``: ``DesignResult.figure`` is ``None``).
+
+    Returns
+    -------
+    DesignResult
+
+    Raises
+    ------
+    bayesblina.errors.SpecError
+        An engine's error (e.g. no feasible design with ``n <= nmax``; the message gives the
+        smallest ``n`` that has one), prefixed with the spec and the key.
+
+    References
+    ----------
+    .. [1] The engines: :mod:`bayesblina.design.simon`, :mod:`bayesblina.design.monitoring`,
+       :mod:`bayesblina.design.priors`, :mod:`bayesblina.design.assurance`.
+    """
+    runner, default_key = _RUNNERS[spec.kind]
+    with _engine(spec, default_key):
+        return runner(spec, figure)
+
+
+# --------------------------------------------------------------------------------------
+# kind = "simon"
+# --------------------------------------------------------------------------------------
+
+
+def _label(r1: int, n1: int, r: int, n: int) -> str:
+    return f"{r1}/{n1}, {r}/{n}"
+
+
+def _design_row(rec: dict[str, Any]) -> dict[str, Any]:
+    keys = ("r1", "n1", "r", "n", "alpha", "power", "pet0", "en0")
+    return {"boundaries": _label(int(rec["r1"]), int(rec["n1"]), int(rec["r"]), int(rec["n"])),
+            **{k: rec[k] for k in keys}}
+
+
+def _run_simon(spec: DesignSpec, want_figure: bool) -> DesignResult:
+    p = spec.params
+    assert isinstance(p, SimonParams)
+    per_n = simon_best_by_n(p.p0, p.p1, p.alpha, p.power, p.nmax)
+    comparison = None
+    if p.design is not None:
+        comparison = simon_compare(tuple(p.design), p.p0, p.p1, p.alpha, p.power, p.nmax)
+        designs = comparison.table.copy()
+    else:
+        designs = simon_admissible(p.p0, p.p1, p.alpha, p.power, p.nmax).rename(
+            columns={"criterion": "design"})
+        designs["feasible"] = True
+    designs.insert(1, "boundaries", [
+        _label(*(int(v) for v in row)) for row in designs[["r1", "n1", "r", "n"]].to_numpy()])
+    rates = _rates(p.rates, p.p0, p.p1)
+    oc_frames = []
+    for rec in designs.to_dict("records"):
+        tab = simon_oc_table(SimpleNamespace(n1=rec["n1"], r1=rec["r1"], n=rec["n"],
+                                             r=rec["r"]), rates)
+        tab.insert(0, "boundaries", rec["boundaries"])
+        tab.insert(0, "design", rec["design"])
+        oc_frames.append(tab)
+    oc = pd.concat(oc_frames, ignore_index=True)
+    per_n_tab = per_n.copy()
+    per_n_tab.insert(0, "boundaries", [
+        _label(*(int(v) for v in row)) for row in per_n[["r1", "n1", "r", "n"]].to_numpy()])
+    hull_rows = designs[designs["design"] != "given"].to_dict("records")
+    minimax, optimal = _design_row(hull_rows[0]), _design_row(hull_rows[-1])
+    summary: dict[str, Any] = {
+        "p0": p.p0, "p1": p.p1, "alpha": p.alpha, "power": p.power, "nmax": p.nmax,
+        "minimax": minimax, "optimal": optimal,
+        "admissible": [{"criterion": r["design"], **_design_row(r), "q_low": r["q_low"],
+                        "q_high": r["q_high"]} for r in hull_rows],
+        "given": None, "verdict": None,
+    }
+    designs_txt = (f"the minimax design {minimax['boundaries']} (EN(p0) {minimax['en0']:.1f}) "
+                   f"to the optimal design {optimal['boundaries']} (EN(p0) "
+                   f"{optimal['en0']:.1f})")
+    if len(hull_rows) == 1:
+        designs_txt = (f"{minimax['boundaries']} (EN(p0) {minimax['en0']:.1f}) to itself: it is "
+                       "both minimax and optimal")
+    if comparison is not None:
+        given_rec = designs.iloc[0].to_dict()
+        given = _design_row(given_rec)
+        summary["given"] = {
+            **given, "feasible": comparison.feasible, "admissible": comparison.admissible,
+            "dominated": comparison.dominated,
+            "dominated_by": [_label(*d) for d in comparison.dominated_by],
+            "q_low": given_rec["q_low"], "q_high": given_rec["q_high"],
+        }
+        summary["verdict"] = comparison.verdict
+        if not comparison.feasible:
+            status = "is infeasible"
+        elif comparison.admissible:
+            status = (f"is admissible (it minimises q n + (1 - q) EN(p0) for q in "
+                      f"[{given_rec['q_low']:.3f}, {given_rec['q_high']:.3f}])")
+        elif comparison.dominated:
+            dom = [d for d in summary["given"]["dominated_by"]
+                   if d in {r["boundaries"] for r in summary["admissible"]}]
+            dom = dom or summary["given"]["dominated_by"][:1]
+            status = (f"is dominated (by {' and '.join(dom)}: n and EN(p0) no larger, one "
+                      "smaller)")
+        else:
+            status = "is feasible but not admissible (above the convex hull of (n, EN(p0)))"
+        finding = (f"The given design {given['boundaries']} (attained one-sided alpha "
+                   f"{given['alpha']:.4f}, power {given['power']:.4f}, EN(p0) "
+                   f"{given['en0']:.1f}) {status}; for p0 = {p.p0:g}, p1 = {p.p1:g}, alpha "
+                   f"{p.alpha:g} and power {p.power:g} the admissible designs run from "
+                   f"{designs_txt}.")
+    else:
+        finding = (f"For p0 = {p.p0:g}, p1 = {p.p1:g}, one-sided alpha {p.alpha:g} and power "
+                   f"{p.power:g}, {len(hull_rows)} admissible design(s) run from {designs_txt}.")
+    tables = {"designs": designs, "operating characteristics": oc,
+              "best design per n": per_n_tab}
+    fig = _figure(want_figure, lambda: plots.simon_plot(per_n, designs, spec.design.title))
+    return DesignResult(spec, tables, _plain(summary), finding, fig)
+
+
+# --------------------------------------------------------------------------------------
+# kind = "bayes"
+# --------------------------------------------------------------------------------------
+
+
+def _run_bayes(spec: DesignSpec, want_figure: bool) -> DesignResult:
+    p = spec.params
+    assert isinstance(p, BayesParams)
+    prior = p.prior_mixture()
+    search = None
+    if p.nmax is None:
+        assert p.p1 is not None and p.alpha is not None and p.power is not None
+        search = monitoring_search(
+            p.p0, p.p1, p.alpha, p.power, prior=prior, rule=p.rule, nmax_min=p.nmax_min,
+            nmax_cap=p.nmax_cap, first_look=p.first_look, look_every=p.look_every,
+            theta_t=p.theta_t_grid, theta_l=p.theta_l_grid, theta_u=p.theta_u)
+        design = search.design
+    else:
+        assert p.theta_t is not None and p.theta_l is not None
+        looks = (tuple(p.looks) if p.looks is not None
+                 else tuple(range(p.first_look, p.nmax, p.look_every)))
+        design = MonitoringDesign(nmax=p.nmax, p0=p.p0, theta_t=p.theta_t, theta_l=p.theta_l,
+                                  theta_u=p.theta_u, looks=looks, prior=prior, rule=p.rule)
+    rates = _rates(p.rates, p.p0, p.p1)
+    oc = monitoring_oc(design, rates)
+    at = oc.table.set_index("p")
+    looks_txt = ", ".join(str(v) for v in design.looks) or "none"
+    design_tab = pd.DataFrame([{
+        "rule": design.rule, "prior": describe_mixture(prior), "nmax": design.nmax,
+        "theta_t": design.theta_t, "theta_l": design.theta_l, "theta_u": design.theta_u,
+        "interim looks": looks_txt}])
+    tables: dict[str, pd.DataFrame] = {
+        "design": design_tab,
+        "decision boundaries": oc.boundaries,
+        "operating characteristics": oc.table,
+        "stopping by look": oc.by_look,
+    }
+
+    def point(rate: float) -> dict[str, float]:
+        row = at.loc[rate]
+        return {k: float(row[k]) for k in ("success", "early_futility", "early_efficacy",
+                                          "pet", "en")}
+
+    summary: dict[str, Any] = {
+        "rule": design.rule, "p0": p.p0, "p1": p.p1, "alpha": p.alpha, "power": p.power,
+        "prior": _mixture_dict(prior),
+        "design": {"nmax": design.nmax, "theta_t": design.theta_t, "theta_l": design.theta_l,
+                   "theta_u": design.theta_u, "looks": list(design.looks)},
+        "at_p0": point(p.p0), "at_p1": point(p.p1) if p.p1 is not None else None,
+        "boundaries": oc.boundaries.astype(object).where(oc.boundaries.notna(), None)
+        .to_dict("records"),
+        "searched": None, "feasible": None,
+    }
+    if search is not None:
+        distinct = search.feasible.drop_duplicates(
+            ["nmax", "alpha", "power", "en0", "pet0", "en1", "pet1"])
+        tables["best feasible designs"] = distinct.head(SEARCH_ROWS).reset_index(drop=True)
+        summary["searched"] = search.searched
+        summary["feasible"] = len(search.feasible)
+    how = "found by the exact search" if search is not None else "given"
+    stat = "predictive" if design.rule == "predictive" else "posterior"
+    a0 = summary["at_p0"]
+    finding = (f"The {stat}-probability design {how} enrols at most {design.nmax} patients "
+               f"(theta_T {design.theta_t:g}, theta_L {design.theta_l:g}, interim looks at "
+               f"{looks_txt}) and declares success with exact probability {a0['success']:.4f} "
+               f"at p0 = {p.p0:g}")
+    if p.p1 is not None:
+        finding += f" and {summary['at_p1']['success']:.4f} at p1 = {p.p1:g}"
+    finding += (f"; under p0 it stops early with probability {a0['pet']:.3f} "
+                f"(expected {a0['en']:.1f} patients).")
+    fig = _figure(want_figure,
+                  lambda: plots.oc_plot(oc.table, p.p0, p.p1, spec.design.title))
+    return DesignResult(spec, tables, _plain(summary), finding, fig)
+
+
+# --------------------------------------------------------------------------------------
+# kind = "prior"
+# --------------------------------------------------------------------------------------
+
+
+def _ess_cell(mix: BetaMixture, method: str, p: PriorParams) -> tuple[float, str]:
+    """An ESS, or NaN and why it is undefined (the engine's reason)."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            value = ess(mix, method, s=p.morita_s, location=p.morita_location)  # type: ignore[arg-type]
+        except SpecError as err:
+            return float("nan"), str(err).split(" (")[0].split(";")[0]
+    note = "; ".join(str(w.message) for w in caught)
+    return value, note
+
+
+def _run_prior(spec: DesignSpec, want_figure: bool) -> DesignResult:
+    p = spec.params
+    assert isinstance(p, PriorParams)
+    vague = p.vague.mixture()
+    tables: dict[str, pd.DataFrame] = {}
+    status = "EXACT"
+    if p.is_map:
+        assert p.tau_scale is not None
+        fit = map_prior(p.x, p.n, tau_scale=p.tau_scale, mu_mean=p.mu_mean, mu_sd=p.mu_sd,
+                        draws=p.map_draws, tune=p.map_tune, chains=p.map_chains,
+                        seed=p.map_seed, max_components=p.map_max_components,
+                        constrain_gt1=p.map_constrain_gt1, require_gate=False)
+        status = fit.gate.status
+        gate = pd.DataFrame(fit.gate.to_dict()["checks"])
+        tables["MAP fit diagnostics"] = gate
+        if not fit.gate.passed:
+            finding = ("The MAP prior's MCMC fit FAILED the diagnostics gate, so no prior is "
+                       "reported; rerun with more draws or a larger map_tune.")
+            return DesignResult(spec, tables, _plain({"status": status,
+                                                      "gate": fit.gate.to_dict()}),
+                                finding, None, status)
+        informative = fit.mixture
+        quad = map_predictive_quadrature(p.x, p.n, tau_scale=p.tau_scale, mu_mean=p.mu_mean,
+                                         mu_sd=p.mu_sd)
+        tables["MAP check"] = pd.DataFrame([
+            {"quantity": "mean", "beta mixture": informative.mean(), "quadrature": quad.mean},
+            {"quantity": "sd", "beta mixture": informative.sd(), "quadrature": quad.sd}])
+        tables["MAP mixture selection"] = fit.selection.table
+        inf_name = "MAP prior"
+        source = f"{len(p.x)} trials ({sum(p.x)}/{sum(p.n)} responders), tau_scale {p.tau_scale:g}"
+    else:
+        assert p.discount is not None
+        informative = power_prior(p.x[0], p.n[0], p.discount, p.a0, p.b0)
+        inf_name = "power prior"
+        source = (f"{p.x[0]}/{p.n[0]} responders, discount {p.discount:g}, initial "
+                  f"Beta({p.a0:g}, {p.b0:g})")
+    priors: dict[str, BetaMixture] = {"vague": vague, inf_name: informative}
+    if p.robust_weight is not None:
+        priors["robust mixture"] = robustify(informative, p.robust_weight,
+                                             (p.vague.a, p.vague.b))
+    rows = []
+    for name, mix in priors.items():
+        rows.append({"prior": name, "distribution": describe_mixture(mix), "mean": mix.mean(),
+                     "sd": mix.sd(), "q2.5%": _quantile(mix, 0.025),
+                     "q97.5%": _quantile(mix, 0.975)})
+    tables["priors"] = pd.DataFrame(rows)
+    ess_rows = []
+    ess_summary: dict[str, dict[str, float | None]] = {}
+    for name, mix in priors.items():
+        ess_summary[name] = {}
+        for method in p.ess_methods:
+            value, note = _ess_cell(mix, method, p)
+            ess_rows.append({"prior": name, "method": method, "ess": value, "note": note})
+            ess_summary[name][method] = value
+    tables["effective sample sizes"] = pd.DataFrame(ess_rows)
+    summary: dict[str, Any] = {
+        "status": status, "source": source,
+        "priors": {name: _mixture_dict(mix) for name, mix in priors.items()},
+        "ess": ess_summary, "follow_up": None,
+    }
+    oc_long = None
+    if p.n_new is not None:
+        assert p.p0 is not None and p.threshold is not None and p.true_rates is not None
+        frames = []
+        true_rates = _rates(p.true_rates)
+        for name, mix in priors.items():
+            tab = follow_up_oc(mix, p.n_new, p.p0, p.threshold, true_rates)
+            tab.insert(0, "prior", name)
+            frames.append(tab)
+        oc_long = pd.concat(frames, ignore_index=True)
+        tables["follow-up operating characteristics"] = oc_long
+        wide = oc_long.pivot(index="true_rate", columns="prior", values="prob_success")
+        wide = wide[list(priors)].reset_index().rename_axis(columns=None)
+        cdf = np.array([float(informative.cdf(r)) for r in wide["true_rate"]])
+        wide.insert(1, f"{inf_name} P(p <= rate)", cdf)
+        tail = p.conflict_tail
+        wide["conflict"] = (cdf < tail) | (cdf > 1 - tail)
+        tables["success by true rate"] = wide
+        conflict = wide[wide["conflict"]].drop(columns="conflict")
+        tables["prior-data conflict"] = conflict
+        crit = {name: oc_long[oc_long["prior"] == name]["critical_responses"].iloc[0]
+                for name in priors}
+        at_p0 = {name: float(1.0 - _binom_cdf_below(crit[name], p.n_new, p.p0))
+                 for name in priors}
+        summary["follow_up"] = {
+            "n_new": p.n_new, "p0": p.p0, "threshold": p.threshold,
+            "critical_responses": {k: (None if pd.isna(v) else int(v)) for k, v in crit.items()},
+            "success_at_p0": at_p0,
+            "conflict_rates": [float(r) for r in conflict["true_rate"]],
+            "success_by_rate": {name: dict(zip(wide["true_rate"].tolist(),
+                                               wide[name].tolist(), strict=True))
+                                for name in priors},
+        }
+    finding = _prior_finding(priors, inf_name, ess_summary, summary["follow_up"], p)
+    fig = _figure(want_figure, lambda: plots.prior_plot(priors, oc_long, spec.design.title))
+    return DesignResult(spec, tables, _plain(summary), finding, fig, status)
+
+
+def _binom_cdf_below(critical: Any, n: int, p: float) -> float:
+    """``P(Bin(n, p) < critical)`` (1 when no outcome succeeds)."""
+    if critical is None or pd.isna(critical):
+        return 1.0
+    return float(stats.binom.cdf(int(critical) - 1, n, p))
+
+
+_ESS_NAMES = {"moment": "moments", "morita": "Morita", "elir": "ELIR"}
+
+
+def _best_ess(values: dict[str, float | None]) -> str:
+    parts = [f"{v:.1f} ({_ESS_NAMES[m]})" for m, v in values.items()
+             if v is not None and math.isfinite(v)]
+    return ", ".join(parts) + " patients" if parts else "an undefined number of patients"
+
+
+def _prior_finding(priors: dict[str, BetaMixture], inf_name: str,
+                   ess_summary: dict[str, dict[str, float | None]],
+                   follow: dict[str, Any] | None, p: PriorParams) -> str:
+    inf = priors[inf_name]
+    text = (f"The {inf_name} {describe_mixture(inf)} (mean {inf.mean():.3f}) is worth "
+            f"{_best_ess(ess_summary[inf_name])}")
+    if "robust mixture" in priors:
+        text += (f", its robust mixture with weight {p.robust_weight:g} on the vague part "
+                 f"{_best_ess(ess_summary['robust mixture'])}")
+    if follow is not None:
+        crit = follow["critical_responses"]
+        at_p0 = follow["success_at_p0"]
+        text += (f"; in a follow-up of {follow['n_new']} patients (success if "
+                 f"P(p > {follow['p0']:g}) > {follow['threshold']:g}) it needs "
+                 f"{_crit_text(crit[inf_name])} responders against "
+                 f"{_crit_text(crit['vague'])} under the vague prior, a type I error of "
+                 f"{at_p0[inf_name]:.3f} instead of {at_p0['vague']:.3f}")
+        if "robust mixture" in priors:
+            text += f" ({at_p0['robust mixture']:.3f} robust)"
+        conflict = follow["conflict_rates"]
+        if conflict:
+            text += (f", with prior–data conflict at true rates "
+                     f"{', '.join(f'{r:g}' for r in conflict)}")
+    return text + "."
+
+
+def _crit_text(value: int | None) -> str:
+    return "no number of" if value is None else f"{value}"
+
+
+# --------------------------------------------------------------------------------------
+# kind = "assurance"
+# --------------------------------------------------------------------------------------
+
+
+def _run_assurance(spec: DesignSpec, want_figure: bool) -> DesignResult:
+    p = spec.params
+    assert isinstance(p, AssuranceParams)
+    if p.endpoint == "time_to_event":
+        return _run_tte(spec, p, want_figure)
+    prior = p.design_prior()
+    assert p.n_new is not None
+
+    def rule_for(n: int) -> ResponderRule | PosteriorRule:
+        if p.rule == "responders":
+            assert p.min_responders is not None
+            return ResponderRule(p.min_responders)
+        assert p.p0 is not None and p.threshold is not None
+        return PosteriorRule(p.p0, p.threshold, p.analysis_prior.mixture())
+
+    def power(success: np.ndarray, n: int, rate: float) -> float:
+        return float(np.sum(stats.binom.pmf(np.arange(n + 1), n, rate) * success))
+
+    res = single_arm_assurance(prior, p.n_new, rule_for(p.n_new))
+    mean = prior.mean()
+    grid = sorted(set(p.n_grid or [*range(10, 2 * p.n_new + 1, 10), p.n_new]))
+    by_n = []
+    for n in grid:
+        r = single_arm_assurance(prior, n, rule_for(n))
+        by_n.append({"n_new": n, "critical_responders": r.critical, "assurance": r.probability,
+                     "power_at_prior_mean": power(r.success, n, mean),
+                     **({"success_at_p0": power(r.success, n, p.p0)} if p.p0 else {})})
+    by_n_tab = pd.DataFrame(by_n)
+    by_n_tab["critical_responders"] = by_n_tab["critical_responders"].astype("Int64")
+    predictive = pd.DataFrame({"responders": np.arange(p.n_new + 1),
+                               "probability": res.predictive, "success": res.success})
+    rates = _rates(p.true_rates, p.p0, mean)
+    by_rate = pd.DataFrame({"true_rate": rates,
+                            "prob_success": [power(res.success, p.n_new, r) for r in rates],
+                            "design_prior_cdf": [float(prior.cdf(r)) for r in rates]})
+    rule_txt = (f"P(p > {p.p0:g} | data) > {p.threshold:g} under "
+                f"{describe_mixture(p.analysis_prior.mixture())}" if p.rule == "posterior"
+                else f"at least {p.min_responders} responders")
+    head = pd.DataFrame([{
+        "design prior": describe_mixture(prior), "prior mean": mean, "n_new": p.n_new,
+        "success rule": rule_txt, "critical responders": res.critical,
+        "assurance": res.probability, "power at prior mean": power(res.success, p.n_new, mean),
+        **({"success at p0": power(res.success, p.n_new, p.p0)} if p.p0 else {})}])
+    head["critical responders"] = head["critical responders"].astype("Int64")
+    tables = {"probability of success": head, "assurance by n": by_n_tab,
+              "predictive distribution": predictive, "success by true rate": by_rate}
+    summary = {
+        "endpoint": "binary", "design_prior": _mixture_dict(prior), "n_new": p.n_new,
+        "rule": p.rule, "rule_text": rule_txt, "critical_responders": res.critical,
+        "assurance": res.probability,
+        "power_at_prior_mean": power(res.success, p.n_new, mean),
+        "success_at_p0": power(res.success, p.n_new, p.p0) if p.p0 else None,
+        "prior_prob_above_p0": float(prior.sf(p.p0)) if p.p0 else None,
+        "by_n": by_n_tab.astype(object).where(by_n_tab.notna(), None).to_dict("records"),
+    }
+    if p.rule == "responders":
+        how = f"succeeds with {rule_txt}"
+    else:
+        crit = ("no outcome succeeds" if res.critical is None
+                else f"at least {res.critical} responders")
+        how = f"succeeds if {rule_txt} ({crit})"
+    finding = (f"A single-arm trial of {p.n_new} patients that {how} "
+               f"has assurance {res.probability:.3f} under the design prior "
+               f"{describe_mixture(prior)}, against a power of "
+               f"{summary['power_at_prior_mean']:.3f} at the prior mean {mean:.3f}.")
+    fig = _figure(want_figure,
+                  lambda: plots.assurance_plot(predictive, by_n_tab, spec.design.title))
+    return DesignResult(spec, tables, _plain(summary), finding, fig)
+
+
+def _run_tte(spec: DesignSpec, p: AssuranceParams, want_figure: bool) -> DesignResult:
+    assert p.hazard_ratio is not None and p.log_hr_mean is not None
+    assert p.log_hr_sd is not None
+    required = schoenfeld_events(p.hazard_ratio, p.alpha, p.power, p.allocation)
+    events = p.events if p.events is not None else float(math.ceil(required))
+    grid = sorted(set(p.events_grid or [math.ceil(events * f) for f in
+                                        (0.5, 0.75, 1.0, 1.25, 1.5, 2.0)]) | {events})
+
+    def row(d: float) -> dict[str, float]:
+        return {"events": d,
+                "power_at_design_hr": float(logrank_power(d, math.log(p.hazard_ratio),
+                                                          p.alpha, p.allocation,
+                                                          p.benefit)[0]),
+                "assurance": tte_assurance(d, alpha=p.alpha, log_hr_mean=p.log_hr_mean,
+                                           log_hr_sd=p.log_hr_sd, allocation=p.allocation,
+                                           benefit=p.benefit)}
+
+    by_events = pd.DataFrame([row(d) for d in grid])
+    main = row(events)
+    sign = 1.0 if p.benefit == "lower" else -1.0
+    prob_benefit = (float(stats.norm.cdf(-sign * p.log_hr_mean / p.log_hr_sd))
+                    if p.log_hr_sd > 0 else float(sign * p.log_hr_mean < 0))
+    head = pd.DataFrame([{
+        "design hazard ratio": p.hazard_ratio, "Schoenfeld events": required,
+        "events": events, "power at design HR": main["power_at_design_hr"],
+        "design prior of log HR": f"N({p.log_hr_mean:.4g}, {p.log_hr_sd:.4g}^2)",
+        "P(benefit) under the design prior": prob_benefit,
+        "assurance": main["assurance"]}])
+    tables: dict[str, pd.DataFrame] = {"probability of success": head,
+                                       "by events": by_events}
+    summary: dict[str, Any] = {
+        "endpoint": "time_to_event", "hazard_ratio": p.hazard_ratio, "alpha": p.alpha,
+        "power": p.power, "allocation": p.allocation, "schoenfeld_events": required,
+        "events": events, "power_at_design_hr": main["power_at_design_hr"],
+        "assurance": main["assurance"], "log_hr_mean": p.log_hr_mean,
+        "log_hr_sd": p.log_hr_sd, "prob_benefit": prob_benefit, "analysis_time": None,
+    }
+    events_tab = None
+    when = ""
+    if p.accrual is not None and p.weibull_shape is not None and p.weibull_scale is not None:
+        events_tab, t_star = _expected_events(p, events)
+        tables["expected events over calendar time"] = events_tab
+        summary["analysis_time"] = t_star
+        when = ("; the events are not expected within the plan" if t_star is None
+                else f", expected at calendar time {t_star:.1f}")
+    finding = (f"A log-rank trial analysed at {events:g} events (Schoenfeld's {required:.1f} "
+               f"for HR {p.hazard_ratio:g}, one-sided alpha {p.alpha:g}, power {p.power:g}) "
+               f"has assurance {main['assurance']:.3f} under the design prior log HR ~ "
+               f"N({p.log_hr_mean:.3g}, {p.log_hr_sd:.3g}^2), against a power of "
+               f"{main['power_at_design_hr']:.3f} at the design HR{when}.")
+    fig = _figure(want_figure, lambda: plots.tte_plot(by_events, events_tab, spec.design.title))
+    return DesignResult(spec, tables, _plain(summary), finding, fig)
+
+
+def _expected_events(p: AssuranceParams, events: float) -> tuple[pd.DataFrame, float | None]:
+    """Expected events of both arms over calendar time, and when ``events`` are reached.
+
+    The control arm is Weibull(shape ``k``, scale ``lambda``); under proportional hazards the
+    experimental arm is Weibull(``k``, ``lambda HR^(-1/k)``), HR the design hazard ratio.
+    """
+    assert p.accrual is not None and p.weibull_shape is not None
+    assert p.weibull_scale is not None and p.hazard_ratio is not None
+    plan = Accrual(tuple((q.duration, q.rate) for q in p.accrual))
+    k = p.weibull_shape
+    scales = np.array([p.weibull_scale, p.weibull_scale * p.hazard_ratio ** (-1.0 / k)])
+    shares = np.array([1.0 - p.allocation, p.allocation])
+
+    def total(times: np.ndarray) -> np.ndarray:
+        per_arm = expected_events_per_draw(np.full(2, k), scales, plan, times, p.max_follow_up)
+        return shares @ per_arm
+
+    horizon = plan.duration + (p.max_follow_up if p.max_follow_up is not None
+                               else 20.0 * float(scales.max()))
+    times = (np.array(p.calendar_times) if p.calendar_times is not None
+             else np.linspace(0.0, horizon, 13))
+    per_arm = expected_events_per_draw(np.full(2, k), scales, plan, times, p.max_follow_up)
+    tab = pd.DataFrame({"calendar_time": times, "patients": plan.patients_by(times),
+                        "events_control": shares[0] * per_arm[0],
+                        "events_experimental": shares[1] * per_arm[1],
+                        "events_total": shares @ per_arm})
+    if float(total(np.array([horizon]))[0]) < events:
+        return tab, None
+    t_star = optimize.brentq(lambda t: float(total(np.array([t]))[0]) - events, 0.0, horizon,
+                             xtol=1e-9)
+    return tab, float(t_star)
+
+
+@functools.cache
+def _default_study(name: str) -> DesignResult:
+    return run_design(load_design_spec(DEFAULT_DESIGN_DIR / f"{name}.toml"), figure=False)
+
+
+def study_table(name: str, table: str, head: int | None = None,
+                where: dict[str, Any] | None = None) -> pd.DataFrame:
+    """A table of a default design study, as computed now (for the docs' tables).
+
+    Parameters
+    ----------
+    name : str
+        A default design spec (``"phase2_simon"``).
+    table : str
+        One of its tables (``"designs"``), or ``"finding"`` (a one-row table of the finding).
+    head : int, optional
+        Only the first rows.
+    where : dict, optional
+        Only the rows whose columns equal these values (e.g. ``{"design": "given"}``).
+
+    Returns
+    -------
+    pandas.DataFrame
+
+    Raises
+    ------
+    bayesblina.errors.SpecError
+        For an unknown study or table.
+    """
+    if not (DEFAULT_DESIGN_DIR / f"{name}.toml").is_file():
+        known = ", ".join(p.stem for p in discover_design_specs())
+        raise SpecError(f"no default design spec {name!r}; default design specs: {known}")
+    result = _default_study(name)
+    if table == "finding":
+        return pd.DataFrame({"finding": [result.finding]})
+    if table not in result.tables:
+        raise SpecError(f"design study {name!r} has no table {table!r}; its tables: "
+                        f"{', '.join(result.tables)}")
+    frame = result.tables[table]
+    for column, value in (where or {}).items():
+        frame = frame[frame[column] == value]
+    return (frame if head is None else frame.head(head)).reset_index(drop=True)
+
+
+#: kind -> (runner, the key an engine error without a key of its own is about)
+_RUNNERS: dict[str, tuple[Any, str]] = {
+    "simon": (_run_simon, "nmax"),
+    "bayes": (_run_bayes, "nmax_cap"),
+    "prior": (_run_prior, "x"),
+    "assurance": (_run_assurance, "n_new"),
+}
+
