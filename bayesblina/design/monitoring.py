@@ -76,6 +76,11 @@ DEFAULT_THETA_L = (0.001, *(round(0.01 * i, 2) for i in range(1, 21)))  # 0.001 
 # --------------------------------------------------------------------------------------
 
 
+#: how far past ``nmax_cap`` an infeasible search looks for the smallest nmax that works,
+#: to name it in the error (exact, a fraction of a second per nmax at this size)
+SMALLEST_N_SEARCH_CAP = 150
+
+
 def _check_int(name: str, value: object, minimum: int, allowed: str) -> int:
     """Return ``value`` as an ``int`` if it is an integer ``>= minimum``."""
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
@@ -795,8 +800,7 @@ def monitoring_search(
     _check_thresholds(float(th_l.max()), th_u)
     rates = np.array([p0_, p1_])
 
-    frames = []
-    for nmax in range(lo, hi + 1):
+    def rows(nmax: int) -> pd.DataFrame:
         looks = np.arange(first, nmax, every, dtype=int)
         stat, success = _statistics(mix, nmax, looks, p0_, th_t, rule_)
         fut, eff = _decisions(stat, th_l, th_u)
@@ -804,7 +808,7 @@ def monitoring_search(
         pet = (res["stop_futility"] + res["stop_efficacy"]).sum(axis=-1)  # (2, T, G)
         reject = res["stop_efficacy"].sum(axis=-1) + res["final_success"]
         shape = reject.shape[1:]
-        frames.append(pd.DataFrame({
+        return pd.DataFrame({
             "nmax": nmax,
             "theta_t": np.broadcast_to(th_t[:, None], shape).ravel(),
             "theta_l": np.broadcast_to(th_l[None, :], shape).ravel(),
@@ -814,16 +818,28 @@ def monitoring_search(
             "pet0": pet[0].ravel(),
             "en1": res["en"][1].ravel(),
             "pet1": pet[1].ravel(),
-        }))
+        })
+
+    def meets(frame: pd.DataFrame) -> pd.Series:
+        return (frame["alpha"] <= alpha_ + _FEAS_TOL) & (frame["power"] >= power_ - _FEAS_TOL)
+
+    frames = [rows(nmax) for nmax in range(lo, hi + 1)]
     allrows = pd.concat(frames, ignore_index=True)
-    ok = (allrows["alpha"] <= alpha_ + _FEAS_TOL) & (allrows["power"] >= power_ - _FEAS_TOL)
-    feasible = allrows[ok].copy()
+    feasible = allrows[meets(allrows)].copy()
     if feasible.empty:
+        # say what would work: the smallest larger nmax with a feasible design (same grids
+        # and looks), searched up to SMALLEST_N_SEARCH_CAP
+        beyond = next((n for n in range(hi + 1, max(hi, SMALLEST_N_SEARCH_CAP) + 1)
+                       if meets(rows(n)).any()), None)
+        hint = (f"the smallest nmax with a feasible design (same grids and looks) is "
+                f"{beyond}: use nmax_cap >= {beyond}" if beyond is not None else
+                f"none up to nmax = {max(hi, SMALLEST_N_SEARCH_CAP)} either: widen the "
+                "grids, or relax alpha or power")
         raise SpecError(
             f"no feasible design with nmax <= nmax_cap = {hi}: none of the "
             f"{len(allrows)} designs searched (nmax {lo}..{hi}, {len(th_t)} theta_t, "
             f"{len(th_l)} theta_l) has type I error <= alpha = {alpha_} at p0 = {p0_} "
-            f"and power >= {power_} at p1 = {p1_}; increase nmax_cap or widen the grids"
+            f"and power >= {power_} at p1 = {p1_}; {hint}"
         )
     feasible["_neg_power"] = -feasible["power"]
     feasible = feasible.sort_values(

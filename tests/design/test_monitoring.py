@@ -6,6 +6,7 @@ import dataclasses
 import functools
 import itertools
 import math
+import re
 import types
 from decimal import ROUND_HALF_UP, Decimal
 
@@ -384,7 +385,19 @@ def test_search_without_feasible_design():
         monitoring_search(0.2, 0.4, 0.05, 0.9, nmax_cap=10)
     msg = str(exc.value)
     assert "no feasible design with nmax <= nmax_cap = 10" in msg
-    assert "alpha = 0.05" in msg and "0.9" in msg and "increase nmax_cap" in msg
+    assert "alpha = 0.05" in msg and "0.9" in msg
+    # the message names the smallest nmax that works, and it does
+    smallest = int(re.search(r"the smallest nmax with a feasible design .* is (\d+): use "
+                             r"nmax_cap >= \1", msg).group(1))
+    assert smallest > 10
+    assert monitoring_search(0.2, 0.4, 0.05, 0.9, nmax_cap=smallest).design.nmax == smallest
+
+
+def test_search_names_when_no_nmax_up_to_the_cap_works():
+    # alpha 1e-6 with power 0.999: no design of the grids up to the cap meets both
+    with pytest.raises(SpecError, match=r"none up to nmax = 150 either"):
+        monitoring_search(0.2, 0.25, 1e-6, 0.999, nmax_min=140, nmax_cap=145,
+                          theta_t=[0.99], theta_l=[0.2])
 
 
 # --------------------------------------------------------------------------------------
