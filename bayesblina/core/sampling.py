@@ -7,8 +7,10 @@ the model's named coords/dims and provenance attributes.
 Compiled sampler objects are cached on the model (``model.compiled``) and reused while the
 graph is unchanged, so a refit with new data or new prior values does not recompile:
 
-* ``pymc``: PyMC's NUTS. The ``pm.NUTS`` step (its compiled log-density and gradient) is
-  built once and passed to ``pm.sample``, which resets its tuning at every call.
+* ``pymc``: PyMC's NUTS. The ``pm.NUTS`` step (its log-density and gradient, compiled in
+  PyTensor's NUMBA mode,
+  :meth:`bayesblina.core.model.BayesModel.pymc_step`) is built once and passed to
+  ``pm.sample``, which resets its tuning at every call.
 * ``nutpie``: ``nutpie.compile_pymc_model`` once, then ``compiled.with_data(...)``.
 * ``numpyro``: ``pm.sample(nuts_sampler="numpyro")`` (JAX compiles per call).
 """
