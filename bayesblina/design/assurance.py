@@ -40,12 +40,10 @@ import numpy as np
 import pandas as pd
 from scipy import special, stats
 
+from bayesblina.design.checks import check_int, check_positive, check_prob
 from bayesblina.design.mixture import (
     BetaMixture,
-    _check_int,
     _check_mixture,
-    _check_positive,
-    _check_prob,
     posterior_prob_above,
 )
 from bayesblina.errors import SpecError
@@ -87,7 +85,7 @@ class ResponderRule:
     min_responders: int
 
     def __post_init__(self) -> None:
-        _check_int("min_responders", self.min_responders, 0)
+        check_int("min_responders", self.min_responders, 0)
 
 
 @dataclass(frozen=True, eq=False)
@@ -109,8 +107,8 @@ class PosteriorRule:
     prior: BetaMixture
 
     def __post_init__(self) -> None:
-        _check_prob("p0", self.p0)
-        _check_prob("threshold", self.threshold)
+        check_prob("p0", self.p0)
+        check_prob("threshold", self.threshold)
         _check_mixture("prior", self.prior)
 
 
@@ -122,7 +120,7 @@ def single_arm_success(rule: ResponderRule | PosteriorRule, n: int) -> np.ndarra
     bayesblina.errors.SpecError
         If ``n`` < 1 or ``rule`` is not a :class:`ResponderRule` / :class:`PosteriorRule`.
     """
-    n_ = _check_int("n", n, 1)
+    n_ = check_int("n", n, 1)
     y = np.arange(n_ + 1)
     if isinstance(rule, ResponderRule):
         return y >= rule.min_responders
@@ -232,7 +230,7 @@ class DifferenceRule:
     delta: float = 0.0
 
     def __post_init__(self) -> None:
-        _check_prob("threshold", self.threshold)
+        check_prob("threshold", self.threshold)
         _check_mixture("prior_e", self.prior_e)
         _check_mixture("prior_c", self.prior_c)
         _check_delta(self.delta)
@@ -250,7 +248,7 @@ class FisherRule:
     alpha: float
 
     def __post_init__(self) -> None:
-        _check_prob("alpha", self.alpha)
+        check_prob("alpha", self.alpha)
 
 
 def _check_delta(delta: object) -> float:
@@ -349,8 +347,8 @@ def prob_difference(
     """
     pe = _check_mixture("prior_e", prior_e)
     pc = _check_mixture("prior_c", prior_c)
-    ne = _check_int("n_e", n_e, 1)
-    nc = _check_int("n_c", n_c, 1)
+    ne = check_int("n_e", n_e, 1)
+    nc = check_int("n_c", n_c, 1)
     d = _check_delta(delta)
     if d >= 0:
         return _prob_greater(pe, ne, pc, nc, d)
@@ -365,8 +363,8 @@ def two_arm_success(rule: DifferenceRule | FisherRule, n_e: int, n_c: int) -> np
     bayesblina.errors.SpecError
         If ``n_e`` or ``n_c`` < 1, or ``rule`` is not a DifferenceRule / FisherRule.
     """
-    ne = _check_int("n_e", n_e, 1)
-    nc = _check_int("n_c", n_c, 1)
+    ne = check_int("n_e", n_e, 1)
+    nc = check_int("n_c", n_c, 1)
     if isinstance(rule, DifferenceRule):
         prob = prob_difference(rule.prior_e, ne, rule.prior_c, nc, rule.delta)
         return prob > rule.threshold
@@ -488,8 +486,8 @@ class Accrual:
                 raise SpecError(
                     f"periods[{i}] = {row!r} is invalid: each period is a (duration, rate) pair"
                 )
-            d = _check_positive(f"periods[{i}] duration", row[0])
-            r = _check_positive(f"periods[{i}] rate (patients per unit time)", row[1])
+            d = check_positive(f"periods[{i}] duration", row[0])
+            r = check_positive(f"periods[{i}] rate (patients per unit time)", row[1])
             clean.append((d, r))
         object.__setattr__(self, "periods", tuple(clean))
 
@@ -653,7 +651,7 @@ def expected_events_per_draw(
         raise SpecError(
             f"calendar_times = {calendar_times!r} is invalid: give finite times >= 0"
         )
-    cap = np.inf if max_follow_up is None else _check_positive("max_follow_up", max_follow_up)
+    cap = np.inf if max_follow_up is None else check_positive("max_follow_up", max_follow_up)
     starts = plan.starts
     dur = np.array([p[0] for p in plan.periods])
     rate = np.array([p[1] for p in plan.periods])
@@ -693,7 +691,7 @@ def expected_events(
     bayesblina.errors.SpecError
         If an argument is invalid.
     """
-    prob = _check_prob("ci_prob", ci_prob)
+    prob = check_prob("ci_prob", ci_prob)
     ev = expected_events_per_draw(shape, scale, accrual, calendar_times, max_follow_up)
     plan = _as_accrual(accrual)
     times = np.atleast_1d(np.asarray(calendar_times, dtype=float)).ravel()
@@ -711,7 +709,7 @@ def expected_events(
 
 
 def _check_hr(name: str, value: object) -> float:
-    hr = _check_positive(name, value)
+    hr = check_positive(name, value)
     if hr == 1.0:
         raise SpecError(f"{name} = {value!r} is invalid: a trial cannot be sized for HR = 1")
     return hr
@@ -749,9 +747,9 @@ def schoenfeld_events(
     246.8
     """
     hr = _check_hr("hazard_ratio", hazard_ratio)
-    a = _check_prob("alpha", alpha)
-    pw = _check_prob("power", power)
-    pi = _check_prob("allocation", allocation)
+    a = check_prob("alpha", alpha)
+    pw = check_prob("power", power)
+    pi = check_prob("allocation", allocation)
     z = stats.norm.isf(a) + stats.norm.ppf(pw)
     return float(z**2 / (pi * (1 - pi) * np.log(hr) ** 2))
 
@@ -804,8 +802,8 @@ def logrank_power(
     theta = np.atleast_1d(np.asarray(log_hr, dtype=float))
     if not np.all(np.isfinite(theta)):
         raise SpecError("log_hr has a value that is not finite")
-    a = _check_prob("alpha", alpha)
-    pi = _check_prob("allocation", allocation)
+    a = check_prob("alpha", alpha)
+    pi = check_prob("allocation", allocation)
     sgn = _sign(benefit)
     if d.size > 1 and theta.size > 1 and d.size != theta.size:
         raise SpecError(
@@ -873,8 +871,8 @@ def tte_assurance(
     .. [2] Schoenfeld D. Biometrics 1983;39(2):499-503.
     """
     d = _check_events(events)
-    a = _check_prob("alpha", alpha)
-    pi = _check_prob("allocation", allocation)
+    a = check_prob("alpha", alpha)
+    pi = check_prob("allocation", allocation)
     sgn = _sign(benefit)
     normal = log_hr_mean is not None or log_hr_sd is not None
     if normal == (log_hr_draws is not None):

@@ -33,6 +33,7 @@ from typing import Any
 import numpy as np
 from scipy import optimize, special, stats
 
+from bayesblina.design.checks import check_int, check_prob
 from bayesblina.errors import SpecError
 
 __all__ = [
@@ -51,53 +52,18 @@ WEIGHT_SUM_TOL = 1e-9
 # --------------------------------------------------------------------------------------
 
 
-def _check_int(name: str, value: object, minimum: int) -> int:
-    """Return ``value`` as an ``int`` if it is an integer ``>= minimum``."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise SpecError(
-            f"{name} = {value!r} is invalid: it must be an integer >= {minimum}"
-        )
-    if value < minimum:
-        raise SpecError(f"{name} = {value!r} is invalid: allowed values are {name} >= {minimum}")
-    return int(value)
 
 
-def _check_prob(name: str, value: object, *, closed: bool = False) -> float:
-    """Return ``value`` as a ``float`` in (0, 1), or in [0, 1] if ``closed``."""
-    interval = "[0, 1]" if closed else "(0, 1)"
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise SpecError(f"{name} = {value!r} is invalid: it must be a number in {interval}")
-    x = float(value)
-    inside = (0.0 <= x <= 1.0) if closed else (0.0 < x < 1.0)
-    if not inside:  # also catches NaN
-        raise SpecError(f"{name} = {value!r} is invalid: it must lie in {interval}")
-    return x
 
 
-def _check_positive(name: str, value: object, *, allow_inf: bool = False) -> float:
-    """Return ``value`` as a ``float`` > 0 (finite unless ``allow_inf``)."""
-    allowed = "a number > 0" + ("" if allow_inf else " (finite)")
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise SpecError(f"{name} = {value!r} is invalid: it must be {allowed}")
-    x = float(value)
-    if not x > 0 or (np.isinf(x) and not allow_inf):  # NaN fails `x > 0`
-        raise SpecError(f"{name} = {value!r} is invalid: it must be {allowed}")
-    return x
 
 
-def _check_real(name: str, value: object) -> float:
-    """Return ``value`` as a finite ``float``."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not np.isfinite(
-        float(value)
-    ):
-        raise SpecError(f"{name} = {value!r} is invalid: it must be a finite number")
-    return float(value)
 
 
 def _check_counts(x: object, n: object, *, x_name: str = "x", n_name: str = "n") -> tuple[int, int]:
     """Validate responders ``x`` among ``n`` patients: integers with ``0 <= x <= n``."""
-    n_ = _check_int(n_name, n, 0)
-    x_ = _check_int(x_name, x, 0)
+    n_ = check_int(n_name, n, 0)
+    x_ = check_int(x_name, x, 0)
     if x_ > n_:
         raise SpecError(
             f"{x_name} = {x_} is invalid: the responders must satisfy 0 <= {x_name} <= "
@@ -354,7 +320,7 @@ class BetaMixture:
         bayesblina.errors.SpecError
             Unless ``m`` is an integer >= 1.
         """
-        m_ = _check_int("m", m, 1)
+        m_ = check_int("m", m, 1)
         act = self.active()
         y = np.arange(m_ + 1)[:, None]
         log_choose = (
@@ -376,7 +342,7 @@ class BetaMixture:
         bayesblina.errors.SpecError
             If ``size`` is not an integer >= 1 or ``rng`` is not a ``numpy.random.Generator``.
         """
-        size_ = _check_int("size", size, 1)
+        size_ = check_int("size", size, 1)
         if not isinstance(rng, np.random.Generator):
             raise SpecError(
                 f"rng = {rng!r} is invalid: it must be a numpy.random.Generator "
@@ -449,7 +415,7 @@ def _from_components(weights: Sequence[Any], a: Sequence[Any], b: Sequence[Any],
             "invalid: they must be non-empty and of one length (one entry per mixture "
             "component)"
         )
-    w = tuple(_check_prob(f"{name} weight {i + 1}", v, closed=True) for i, v in enumerate(weights))
+    w = tuple(check_prob(f"{name} weight {i + 1}", v, closed=True) for i, v in enumerate(weights))
     aa = tuple(_check_shape(f"{name} a (component {i + 1})", v) for i, v in enumerate(a))
     bb = tuple(_check_shape(f"{name} b (component {i + 1})", v) for i, v in enumerate(b))
     total = sum(w)
@@ -561,8 +527,8 @@ def posterior_prob_above(prior: BetaMixture, n: int, p0: float) -> np.ndarray:
     [0.0625, 0.3125, 0.6875, 0.9375]
     """
     mix = _check_mixture("prior", prior).active()
-    n_ = _check_int("n", n, 1)
-    p0_ = _check_prob("p0", p0)
+    n_ = check_int("n", n, 1)
+    p0_ = check_prob("p0", p0)
     w = mix._posterior_weights(n_)
     y = np.arange(n_ + 1)[:, None]
     return np.sum(w * special.betaincc(mix.a + y, mix.b + n_ - y, p0_), axis=1)

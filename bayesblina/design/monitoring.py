@@ -46,6 +46,7 @@ from scipy.special import betaln
 from scipy.stats import beta as beta_dist
 from scipy.stats import betabinom
 
+from bayesblina.design.checks import check_int, check_prob
 from bayesblina.design.mixture import BetaMixture, PriorLike, as_beta_mixture
 from bayesblina.errors import SpecError
 
@@ -81,25 +82,8 @@ DEFAULT_THETA_L = (0.001, *(round(0.01 * i, 2) for i in range(1, 21)))  # 0.001 
 SMALLEST_N_SEARCH_CAP = 150
 
 
-def _check_int(name: str, value: object, minimum: int, allowed: str) -> int:
-    """Return ``value`` as an ``int`` if it is an integer ``>= minimum``."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise SpecError(f"{name} = {value!r} is invalid: it must be an integer ({allowed})")
-    if value < minimum:
-        raise SpecError(f"{name} = {value!r} is invalid: allowed values are {allowed}")
-    return int(value)
 
 
-def _check_prob(name: str, value: object, *, closed: bool = False) -> float:
-    """Return ``value`` as a ``float`` in (0, 1), or [0, 1] if ``closed``."""
-    interval = "[0, 1]" if closed else "(0, 1)"
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise SpecError(f"{name} = {value!r} is invalid: it must be a number in {interval}")
-    x = float(value)
-    inside = (0.0 <= x <= 1.0) if closed else (0.0 < x < 1.0)
-    if not inside:  # also catches NaN
-        raise SpecError(f"{name} = {value!r} is invalid: it must lie in {interval}")
-    return x
 
 
 def _check_thresholds(theta_l: float, theta_u: float) -> None:
@@ -174,10 +158,10 @@ def _predictive_pmf(mix: BetaMixture, nmax: int, looks: np.ndarray) -> np.ndarra
 
 
 def _check_counts(x: object, n: object, *, nmax: int | None = None) -> tuple[int, int]:
-    n_ = _check_int("n", n, 0, "n >= 0" if nmax is None else f"0 <= n <= nmax = {nmax}")
+    n_ = check_int("n", n, 0, "n >= 0" if nmax is None else f"0 <= n <= nmax = {nmax}")
     if nmax is not None and n_ > nmax:
         raise SpecError(f"n = {n_} is invalid: allowed values are 0 <= n <= nmax = {nmax}")
-    x_ = _check_int("x", x, 0, f"0 <= x <= n = {n_}")
+    x_ = check_int("x", x, 0, f"0 <= x <= n = {n_}")
     if x_ > n_:
         raise SpecError(f"x = {x_} is invalid: allowed values are 0 <= x <= n = {n_}")
     return x_, n_
@@ -223,7 +207,7 @@ def posterior_prob(x: int, n: int, p0: float, prior: PriorLike = (1.0, 1.0)) -> 
     0.836
     """
     x_, n_ = _check_counts(x, n)
-    p0_ = _check_prob("p0", p0)
+    p0_ = check_prob("p0", p0)
     mix = as_beta_mixture(prior)
     return float(_post_gt(mix, np.array([x_]), np.array([n_]), p0_)[0])
 
@@ -273,10 +257,10 @@ def predictive_prob(
     >>> round(predictive_prob(16, 23, 40, 0.6, 0.9, prior=(0.6, 0.4)), 4)
     0.5656
     """
-    nmax_ = _check_int("nmax", nmax, 1, "nmax >= 1")
+    nmax_ = check_int("nmax", nmax, 1, "nmax >= 1")
     x_, n_ = _check_counts(x, n, nmax=nmax_)
-    p0_ = _check_prob("p0", p0)
-    theta_t_ = _check_prob("theta_t", theta_t, closed=True)
+    p0_ = check_prob("p0", p0)
+    theta_t_ = check_prob("theta_t", theta_t, closed=True)
     mix = as_beta_mixture(prior)
     pmf = _predictive_pmf(mix, nmax_, np.array([n_]))[0, x_]  # over y = 0..nmax
     s = np.minimum(x_ + np.arange(nmax_ + 1), nmax_)
@@ -348,11 +332,11 @@ class MonitoringDesign:
     rule: Rule = "predictive"
 
     def __post_init__(self) -> None:
-        nmax = _check_int("nmax", self.nmax, 1, "nmax >= 1")
-        p0 = _check_prob("p0", self.p0)
-        theta_t = _check_prob("theta_t", self.theta_t, closed=True)
-        theta_l = _check_prob("theta_l", self.theta_l, closed=True)
-        theta_u = _check_prob("theta_u", self.theta_u, closed=True)
+        nmax = check_int("nmax", self.nmax, 1, "nmax >= 1")
+        p0 = check_prob("p0", self.p0)
+        theta_t = check_prob("theta_t", self.theta_t, closed=True)
+        theta_l = check_prob("theta_l", self.theta_l, closed=True)
+        theta_u = check_prob("theta_u", self.theta_u, closed=True)
         _check_thresholds(theta_l, theta_u)
         looks = _check_looks(self.looks, nmax)
         object.__setattr__(self, "nmax", nmax)
@@ -374,7 +358,7 @@ def _check_looks(looks: Iterable[int] | None, nmax: int) -> tuple[int, ...]:
                         f"1..nmax = {nmax}")
     out = []
     for v in looks:
-        out.append(_check_int("looks", v, 1, f"integers 1 <= n <= nmax = {nmax}"))
+        out.append(check_int("looks", v, 1, f"integers 1 <= n <= nmax = {nmax}"))
     for prev, cur in itertools.pairwise(out):
         if cur <= prev:
             raise SpecError(f"looks = {tuple(out)!r} is invalid: the looks must be strictly "
@@ -581,7 +565,7 @@ def _check_rates(rates: Iterable[float]) -> np.ndarray:
     grid = list(rates)
     if not grid:
         raise SpecError("rates is empty: give at least one true response rate in [0, 1]")
-    return np.array([_check_prob("rate p", v, closed=True) for v in grid])
+    return np.array([check_prob("rate p", v, closed=True) for v in grid])
 
 
 def monitoring_oc(design: MonitoringDesign, rates: Iterable[float]) -> MonitoringOC:
@@ -694,7 +678,7 @@ def _check_grid(name: str, values: Iterable[float] | None, default: tuple[float,
     grid = list(values)
     if not grid:
         raise SpecError(f"{name} is empty: give at least one threshold in [0, 1]")
-    return np.array([_check_prob(name, v, closed=True) for v in grid])
+    return np.array([check_prob(name, v, closed=True) for v in grid])
 
 
 def monitoring_search(
@@ -781,22 +765,22 @@ def monitoring_search(
     >>> bool(s.design.nmax == s.feasible["nmax"].min())
     True
     """
-    p0_ = _check_prob("p0", p0)
-    p1_ = _check_prob("p1", p1)
+    p0_ = check_prob("p0", p0)
+    p1_ = check_prob("p1", p1)
     if p1_ <= p0_:
         raise SpecError(f"p1 = {p1_!r} is invalid: the target response rate must exceed "
                         f"p0 = {p0_!r}")
-    alpha_ = _check_prob("alpha", alpha)
-    power_ = _check_prob("power", power)
+    alpha_ = check_prob("alpha", alpha)
+    power_ = check_prob("power", power)
     mix = as_beta_mixture(prior)
     rule_ = _check_rule(rule)
-    lo = _check_int("nmax_min", nmax_min, 1, "nmax_min >= 1")
-    hi = _check_int("nmax_cap", nmax_cap, lo, f"nmax_cap >= nmax_min = {lo}")
-    first = _check_int("first_look", first_look, 1, "first_look >= 1")
-    every = _check_int("look_every", look_every, 1, "look_every >= 1")
+    lo = check_int("nmax_min", nmax_min, 1, "nmax_min >= 1")
+    hi = check_int("nmax_cap", nmax_cap, lo, f"nmax_cap >= nmax_min = {lo}")
+    first = check_int("first_look", first_look, 1, "first_look >= 1")
+    every = check_int("look_every", look_every, 1, "look_every >= 1")
     th_t = _check_grid("theta_t", theta_t, DEFAULT_THETA_T)
     th_l = _check_grid("theta_l", theta_l, DEFAULT_THETA_L)
-    th_u = _check_prob("theta_u", theta_u, closed=True)
+    th_u = check_prob("theta_u", theta_u, closed=True)
     _check_thresholds(float(th_l.max()), th_u)
     rates = np.array([p0_, p1_])
 

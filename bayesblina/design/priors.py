@@ -59,14 +59,11 @@ import pymc as pm
 from scipy import integrate, special, stats
 
 from bayesblina.core.gate import GateResult, check_convergence
+from bayesblina.design.checks import check_int, check_positive, check_prob, check_real
 from bayesblina.design.mixture import (
     BetaMixture,
     _check_counts,
-    _check_int,
     _check_mixture,
-    _check_positive,
-    _check_prob,
-    _check_real,
     _list,
     posterior_prob_above,
 )
@@ -139,9 +136,9 @@ def power_prior(x: int, n: int, discount: float, a0: float = 1.0, b0: float = 1.
     ([8.0], [16.0])
     """
     x_, n_ = _check_counts(x, n)
-    delta = _check_prob("discount", discount, closed=True)
-    a0_ = _check_positive("a0", a0)
-    b0_ = _check_positive("b0", b0)
+    delta = check_prob("discount", discount, closed=True)
+    a0_ = check_positive("a0", a0)
+    b0_ = check_positive("b0", b0)
     return BetaMixture.beta(a0_ + delta * x_, b0_ + delta * (n_ - x_))
 
 
@@ -207,14 +204,14 @@ def robustify(
     ([0.8, 0.2], [14.0, 1.0], [30.0, 1.0])
     """
     mix = _check_mixture("mixture", mixture)
-    w = _check_prob("weight", weight, closed=True)
+    w = check_prob("weight", weight, closed=True)
     if mean is not None:
         if vague is not None:
             raise SpecError(
                 f"vague = {vague!r} and mean = {mean!r}: give the vague component either as "
                 "(a, b) or by its mean, not both"
             )
-        m = _check_prob("mean", mean)
+        m = check_prob("mean", mean)
         if isinstance(n, bool) or not isinstance(n, numbers.Real) or not (
             0 <= float(n) < np.inf
         ):
@@ -228,8 +225,8 @@ def robustify(
             pair = ()
         if len(pair) != 2:
             raise SpecError(f"vague = {vague!r} is invalid: it must be a pair (a, b)")
-        av = _check_positive("vague[0] (a of the vague component)", pair[0])
-        bv = _check_positive("vague[1] (b of the vague component)", pair[1])
+        av = check_positive("vague[0] (a of the vague component)", pair[0])
+        bv = check_positive("vague[1] (b of the vague component)", pair[1])
     return BetaMixture(
         np.append((1.0 - w) * mix.weights, w),
         np.append(mix.a, av),
@@ -375,7 +372,7 @@ def ess(
     if method == "elir":
         return _ess_elir(mix)
     if method == "morita":
-        s_ = _check_positive("s", s, allow_inf=True)
+        s_ = check_positive("s", s, allow_inf=True)
         if location not in ("mode", "mean"):
             raise SpecError(f"location = {location!r} is invalid: use 'mode' or 'mean'")
         return _ess_morita(mix, s_, location)
@@ -727,9 +724,9 @@ def fit_beta_mixture(
         If a draw is outside (0, 1), fewer than 2 draws are given, or an argument is invalid.
     """
     x = _check_draws(draws)
-    k = _check_int("n_components", n_components, 1)
-    max_iter_ = _check_int("max_iter", max_iter, 1)
-    tol_ = _check_positive("tol", tol)
+    k = check_int("n_components", n_components, 1)
+    max_iter_ = check_int("max_iter", max_iter, 1)
+    tol_ = check_positive("tol", tol)
     floor = 1.0 if constrain_gt1 else 1e-3
     l1, l2 = np.log(x), np.log1p(-x)
     order = np.argsort(x)
@@ -800,8 +797,8 @@ def fit_beta_mixture_auto(
     MixtureSelection
     """
     x = _check_draws(draws)
-    kmax = _check_int("max_components", max_components, 1)
-    pen = _check_positive("penalty", penalty)
+    kmax = check_int("max_components", max_components, 1)
+    pen = check_positive("penalty", penalty)
     fits = tuple(fit_beta_mixture(x, k, constrain_gt1=constrain_gt1) for k in range(1, kmax + 1))
     crit = [-2.0 * f.loglik + pen * (3 * (k + 1) - 1) for k, f in enumerate(fits)]
     table = pd.DataFrame(
@@ -939,15 +936,15 @@ def map_prior(
        historical control information. Biometrics 2014;70(4):1023-1032.
     """
     xs, ns = _check_trials(x, n)
-    tau_s = _check_positive("tau_scale", tau_scale)
-    mu_m = _check_real("mu_mean", mu_mean)
-    mu_s = _check_positive("mu_sd", mu_sd)
-    draws_ = _check_int("draws", draws, 1)
-    tune_ = _check_int("tune", tune, 0)
-    chains_ = _check_int("chains", chains, 1)
-    seed_ = _check_int("seed", seed, 0)
-    cores_ = _check_int("cores", cores, 1)
-    ta = _check_prob("target_accept", target_accept)
+    tau_s = check_positive("tau_scale", tau_scale)
+    mu_m = check_real("mu_mean", mu_mean)
+    mu_s = check_positive("mu_sd", mu_sd)
+    draws_ = check_int("draws", draws, 1)
+    tune_ = check_int("tune", tune, 0)
+    chains_ = check_int("chains", chains, 1)
+    seed_ = check_int("seed", seed, 0)
+    cores_ = check_int("cores", cores, 1)
+    ta = check_prob("target_accept", target_accept)
     with pm.Model(coords={"trial": np.arange(xs.size)}):
         mu = pm.Normal("mu", mu_m, mu_s)
         tau = pm.HalfNormal("tau", tau_s)
@@ -1052,11 +1049,11 @@ def map_predictive_quadrature(
     MAPQuadrature
     """
     xs, ns = _check_trials(x, n)
-    tau_s = _check_positive("tau_scale", tau_scale)
-    mu_m = _check_real("mu_mean", mu_mean)
-    mu_s = _check_positive("mu_sd", mu_sd)
-    n_mu_ = _check_int("n_mu", n_mu, 8)
-    n_tau_ = _check_int("n_tau", n_tau, 8)
+    tau_s = check_positive("tau_scale", tau_scale)
+    mu_m = check_real("mu_mean", mu_mean)
+    mu_s = check_positive("mu_sd", mu_sd)
+    n_mu_ = check_int("n_mu", n_mu, 8)
+    n_tau_ = check_int("n_tau", n_tau, 8)
     t_max = tau_s * float(stats.norm.isf(5e-13))  # P(HalfNormal(tau_scale) > t_max) = 1e-12
     gl_u, gl_w = np.polynomial.legendre.leggauss(n_tau_)
     tau = 0.5 * t_max * (gl_u + 1.0)
@@ -1123,7 +1120,7 @@ def critical_responses(prior: BetaMixture, n: int, p0: float, threshold: float) 
     bayesblina.errors.SpecError
         If ``n`` < 1, or ``p0`` or ``threshold`` are outside (0, 1).
     """
-    c = _check_prob("threshold", threshold)
+    c = check_prob("threshold", threshold)
     ok = np.flatnonzero(posterior_prob_above(prior, n, p0) > c)
     return int(ok[0]) if ok.size else None
 
@@ -1173,8 +1170,8 @@ def follow_up_oc(
        robust MAP priors under prior–data conflict).
     """
     mix = _check_mixture("prior", prior)
-    n_ = _check_int("n", n, 1)
-    rates = [_check_prob(f"true_rates[{i}]", p, closed=True) for i, p in enumerate(true_rates)]
+    n_ = check_int("n", n, 1)
+    rates = [check_prob(f"true_rates[{i}]", p, closed=True) for i, p in enumerate(true_rates)]
     if not rates:
         raise SpecError("true_rates is empty: give at least one true response rate in [0, 1]")
     yc = critical_responses(mix, n_, p0, threshold)

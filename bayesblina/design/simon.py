@@ -37,7 +37,6 @@ References
 
 from __future__ import annotations
 
-import numbers
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Literal
@@ -46,6 +45,7 @@ import numpy as np
 import pandas as pd
 from scipy.stats import binom
 
+from bayesblina.design.checks import check_int, check_prob
 from bayesblina.errors import SpecError
 
 __all__ = [
@@ -161,31 +161,14 @@ class SimonDesign:
 # --------------------------------------------------------------------------------------
 
 
-def _check_int(name: str, value: object, minimum: int, allowed: str) -> int:
-    """Return ``value`` as an ``int`` if it is an integer ``>= minimum``."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise SpecError(f"{name} = {value!r} is invalid: it must be an integer ({allowed})")
-    if value < minimum:
-        raise SpecError(f"{name} = {value!r} is invalid: allowed values are {allowed}")
-    return int(value)
 
 
-def _check_prob(name: str, value: object, *, closed: bool = False) -> float:
-    """Return ``value`` as a ``float`` in (0, 1), or [0, 1] if ``closed``."""
-    interval = "[0, 1]" if closed else "(0, 1)"
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise SpecError(f"{name} = {value!r} is invalid: it must be a number in {interval}")
-    x = float(value)
-    inside = (0.0 <= x <= 1.0) if closed else (0.0 < x < 1.0)
-    if not inside:  # also catches NaN
-        raise SpecError(f"{name} = {value!r} is invalid: it must lie in {interval}")
-    return x
 
 
 def _check_sizes(n1: object, n: object) -> tuple[int, int]:
     """Validate the stage-1 and total sample sizes (``1 <= n1 < n``)."""
-    n1_ = _check_int("n1", n1, 1, "n1 >= 1")
-    n_ = _check_int("n", n, 2, "n >= 2")
+    n1_ = check_int("n1", n1, 1, "n1 >= 1")
+    n_ = check_int("n", n, 2, "n >= 2")
     if n1_ >= n_:
         raise SpecError(
             f"n1 = {n1_} is invalid for n = {n_}: the stage-1 size must satisfy 1 <= n1 < n"
@@ -195,13 +178,13 @@ def _check_sizes(n1: object, n: object) -> tuple[int, int]:
 
 def _check_boundaries(n1: int, r1: object, n: int, r: object) -> tuple[int, int]:
     """Validate the boundaries (``0 <= r1 < n1``, ``r1 <= r < n``)."""
-    r1_ = _check_int("r1", r1, 0, f"0 <= r1 < n1 = {n1}")
+    r1_ = check_int("r1", r1, 0, f"0 <= r1 < n1 = {n1}")
     if r1_ >= n1:
         raise SpecError(
             f"r1 = {r1_} is invalid: the futility boundary must satisfy 0 <= r1 < n1 = {n1} "
             "(r1 >= n1 would stop every trial after stage 1)"
         )
-    r_ = _check_int("r", r, 0, f"r1 = {r1_} <= r < n = {n}")
+    r_ = check_int("r", r, 0, f"r1 = {r1_} <= r < n = {n}")
     if r_ >= n:
         raise SpecError(
             f"r = {r_} is invalid: the final boundary must satisfy r1 = {r1_} <= r < n = {n} "
@@ -218,14 +201,14 @@ def _check_hypotheses(
     p0: object, p1: object, alpha: object, power: object
 ) -> tuple[float, float, float, float]:
     """Validate ``0 < p0 < p1 < 1`` and ``alpha``, ``power`` in (0, 1)."""
-    p0_ = _check_prob("p0", p0)
-    p1_ = _check_prob("p1", p1)
+    p0_ = check_prob("p0", p0)
+    p1_ = check_prob("p1", p1)
     if p1_ <= p0_:
         raise SpecError(
             f"p1 = {p1_!r} is invalid: the target response rate must exceed p0 = {p0_!r}"
         )
-    alpha_ = _check_prob("alpha", alpha)
-    power_ = _check_prob("power", power)
+    alpha_ = check_prob("alpha", alpha)
+    power_ = check_prob("power", power)
     return p0_, p1_, alpha_, power_
 
 
@@ -278,7 +261,7 @@ def simon_oc(n1: int, r1: int, n: int, r: int, p: float) -> SimonOC:
     """
     n1_, n_ = _check_sizes(n1, n)
     r1_, r_ = _check_boundaries(n1_, r1, n_, r)
-    p_ = _check_prob("p", p, closed=True)
+    p_ = check_prob("p", p, closed=True)
     n2 = n_ - n1_
     x1 = np.arange(r1_ + 1, n1_ + 1)
     # P(X1 = x1) * P(X2 > r - x1); binom.sf is 1 for negative arguments.
@@ -561,7 +544,7 @@ def simon_search(
     ((1, 10, 5, 29), 15.0)
     """
     p0_, p1_, alpha_, power_ = _check_hypotheses(p0, p1, alpha, power)
-    nmax_ = _check_int("nmax", nmax, 2, "nmax >= 2")
+    nmax_ = check_int("nmax", nmax, 2, "nmax >= 2")
     if criterion not in ("optimal", "minimax"):
         raise SpecError(f"criterion = {criterion!r} is invalid: use 'optimal' or 'minimax'")
     t0 = _BinomTables(p0_, nmax_)
@@ -782,7 +765,7 @@ def simon_best_by_n(
     [[3, 19, 10, 36], [3, 17, 10, 37], [5, 22, 10, 38]]
     """
     p0_, p1_, alpha_, power_ = _check_hypotheses(p0, p1, alpha, power)
-    nmax_ = _check_int("nmax", nmax, 2, "nmax >= 2")
+    nmax_ = check_int("nmax", nmax, 2, "nmax >= 2")
     t0, t1 = _BinomTables(p0_, nmax_), _BinomTables(p1_, nmax_)
     rows = []
     for n in range(max(2, _n_lower_bound(p0_, p1_, alpha_, power_, nmax_)), nmax_ + 1):
@@ -970,7 +953,7 @@ def simon_compare(
     """
     n1, r1, n, r = _as_boundaries(design)
     p0_, p1_, alpha_, power_ = _check_hypotheses(p0, p1, alpha, power)
-    nmax_ = _check_int("nmax", nmax, 2, "nmax >= 2")
+    nmax_ = check_int("nmax", nmax, 2, "nmax >= 2")
     if nmax_ < n:
         raise SpecError(
             f"nmax = {nmax_} is invalid: it must be at least the given design's n = {n}"
