@@ -34,7 +34,8 @@ from typing import Any
 import matplotlib
 
 from bayesblina.analyses import get_model_class
-from bayesblina.analyses.registry import discover_specs, find_specs, load_specs
+from bayesblina.analyses.registry import discover_specs, find_specs, load_spec, load_specs
+from bayesblina.core.fit import AnalysisResult
 from bayesblina.core.sampling import library_versions, require_backend
 from bayesblina.core.spec import AnalysisSpec, loosened_text
 from bayesblina.design.studies import (
@@ -43,6 +44,7 @@ from bayesblina.design.studies import (
     DesignResult,
     DesignSpec,
     OptionField,
+    check_design_analyses,
     design_spec_from_options,
     discover_design_specs,
     find_design_spec,
@@ -53,7 +55,7 @@ from bayesblina.design.studies import (
 )
 from bayesblina.errors import BayesblinaError, SpecError
 from bayesblina.io import OutputFolder, check_output_dir
-from bayesblina.pipeline import run_analyses
+from bayesblina.pipeline import run_analyses, run_analysis
 from bayesblina.report.write import write_folder
 from bayesblina.reproduce import format_table, reproduce_all, to_records
 
@@ -115,12 +117,14 @@ def _spec_paths(args: argparse.Namespace) -> tuple[list[Path], list[Path]]:
     return [p for p in paths if not is_design_spec(p)], designs
 
 
-def _run_designs(designs: list[DesignSpec]) -> list[DesignResult]:
+def _run_designs(designs: list[DesignSpec],
+                 analyses: dict[str, AnalysisResult] | None = None,
+                 figure: bool = True) -> list[DesignResult]:
     """Compute the design studies, one progress line each (exact: seconds, no fit)."""
     out = []
     for i, spec in enumerate(designs, start=1):
         start = time.perf_counter()
-        result = run_design(spec)
+        result = run_design(spec, figure=figure, analyses=analyses)
         _progress(f"design {spec.name} ({i}/{len(designs)}, {spec.kind}): {result.status}, "
                   f"{time.perf_counter() - start:.1f} s")
         out.append(result)
@@ -180,10 +184,18 @@ def _cmd_run(args: argparse.Namespace) -> int:
         "run_id": uuid.uuid4().hex,
     }
     # the design studies are exact (seconds): computed before the first fit, so that a
-    # design that cannot be computed (e.g. no feasible design) stops the run before the work
-    design_results = _run_designs(designs)
+    # design that cannot be computed (e.g. no feasible design) stops the run before the work;
+    # a study that reads an analysis's posterior is checked now and computed after the fits
+    check_design_analyses(designs, specs)
+    early = {d.name: r for d, r in zip(
+        (d for d in designs if d.needs_analysis is None),
+        _run_designs([d for d in designs if d.needs_analysis is None]), strict=True)}
     with OutputFolder(args.out) as folder:
         results = run_analyses(specs, jobs=args.jobs, progress=_progress)
+        late = _run_designs([d for d in designs if d.needs_analysis is not None],
+                            {r.spec.analysis.name: r for r in results})
+        by_name = {**early, **{r.name: r for r in late}}
+        design_results = [by_name[d.name] for d in designs]
         assert folder.staging is not None
         write_folder(results, folder.staging, provenance, reproduce_all(),
                      designs=design_results)
@@ -237,6 +249,7 @@ def _cmd_check(args: argparse.Namespace) -> int:
                 raise SpecError(f"{spec.source_path}: key 'priors.{name}': {err}") from None
         print(clean(f"ok  {spec.source_path}: {spec.analysis.model}, "
                     f"{len(spec.priors)} prior set(s)"))
+    check_design_analyses(designs, specs)
     for design in designs:
         print(clean(f"ok  design study {design.source_path}: kind {design.kind}"))
     _warn_gate(specs)
@@ -280,12 +293,45 @@ def _print_design(result: DesignResult) -> None:
     print(clean(result.to_text()))
 
 
+def _analyses_for(designs: list[DesignSpec], spec_dir: str | None) -> dict[str, AnalysisResult]:
+    """Fit the analyses the studies name (``survival_analysis``), from ``--spec-dir``.
+
+    A standalone ``bayesblina design`` has no run to take them from: it fits each named
+    analysis's spec (every prior set, through the gate) once, with a progress line.
+    """
+    names = sorted({d.needs_analysis for d in designs if d.needs_analysis is not None})
+    if not names:
+        return {}
+    folder = "the default specs" if spec_dir is None else spec_dir
+    found: dict[str, Path] = {}
+    for path in discover_specs(spec_dir):
+        if path.stem in names:
+            found[path.stem] = path
+    specs = []
+    for name in names:
+        if name not in found:
+            raise SpecError(f"survival_analysis = {name!r}: no analysis spec {name}.toml in "
+                            f"{folder}: give --spec-dir with that analysis's spec")
+        specs.append(load_spec(found[name]))
+    check_design_analyses(designs, specs)
+    out = {}
+    for spec in specs:
+        start = time.perf_counter()
+        _progress(f"fitting {spec.analysis.name} for the design studies that read its "
+                  "posterior")
+        result = run_analysis(spec)
+        _progress(f"{spec.analysis.name}: {result.status}, {time.perf_counter() - start:.0f} s")
+        out[spec.analysis.name] = result
+    return out
+
+
 def _cmd_design_kind(args: argparse.Namespace) -> int:
     """``bayesblina design <kind> [options]``: one study from the options."""
     kind = args.design_kind
     try:
         spec = design_spec_from_options(kind, _design_options(args, option_fields(kind)))
-        result = run_design(spec, figure=False)
+        analyses = _analyses_for([spec], args.spec_dir)
+        result = run_design(spec, figure=False, analyses=analyses)
     except SpecError as err:
         raise SpecError(_option_names(str(err))) from None
     if args.json:
@@ -298,7 +344,8 @@ def _cmd_design_kind(args: argparse.Namespace) -> int:
 def _cmd_design_run(args: argparse.Namespace) -> int:
     """``bayesblina design run SPEC...``: design spec files (or default design names)."""
     specs = load_design_specs(args.specs)
-    results = [run_design(spec, figure=False) for spec in specs]
+    analyses = _analyses_for(specs, args.spec_dir)
+    results = [run_design(spec, figure=False, analyses=analyses) for spec in specs]
     if args.json:
         entries = []
         for r in results:
@@ -323,6 +370,8 @@ def _add_design_option(parser: argparse.ArgumentParser, f: OptionField) -> None:
         kw.update(type=float, metavar="X")
     elif f.form == "integer":
         kw.update(type=int, metavar="N")
+    elif f.form == "text":
+        kw.update(type=str, metavar="NAME")
     elif f.form == "choice":
         kw.update(choices=f.choices)
     elif f.form == "flag":
@@ -354,6 +403,9 @@ _DESIGN_HELP = {
 def _design_parser(sub: Any, common: argparse.ArgumentParser) -> None:
     as_json = argparse.ArgumentParser(add_help=False)
     as_json.add_argument("--json", action="store_true", help="print JSON instead of tables")
+    as_json.add_argument("--spec-dir", help="folder of the analysis specs a study's "
+                         "survival_analysis names (default: the default specs); that analysis "
+                         "is fitted first")
     des = sub.add_parser("design", help="plan a trial (exact): Simon, Bayesian monitoring, "
                                         "priors, assurance; or run design spec files")
     dsub = des.add_subparsers(dest="design_command", required=True)

@@ -15,6 +15,8 @@ import sys
 from html import escape as html_escape
 from pathlib import Path
 
+import arviz as az
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -28,10 +30,13 @@ from bayesblina.design import (
 )
 from bayesblina.design.priors import ess, power_prior
 from bayesblina.design.studies import load_design_spec, run_design
+from tests.design.survival_fake import default_fake, fake_survival
 
 ROOT = Path(__file__).resolve().parents[1]
 DESIGN_DIR = ROOT / "models" / "design"
 DEFAULT = sorted(DESIGN_DIR.glob("*.toml"))
+#: the default studies that need no analysis's fit (exact, seconds)
+EXACT = [p for p in DEFAULT if load_design_spec(p).needs_analysis is None]
 
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
 
@@ -161,9 +166,30 @@ def test_bad_options_exit_2_with_one_line(capsys, args, message):
     assert out == "" and "Traceback" not in err
 
 
-def test_design_run_on_the_default_specs(capsys):
+@pytest.fixture
+def fake_fits(monkeypatch) -> list:
+    """``bayesblina design`` fits a study's survival analysis: a stand-in here (no MCMC)."""
+    fitted: list = []
+
+    def fake(spec, **kwargs):
+        fitted.append(spec.analysis.name)
+        return default_fake()
+
+    monkeypatch.setattr(cli, "run_analysis", fake)
+    return fitted
+
+
+def analyses_for(path: Path) -> dict:
+    name = load_design_spec(path).needs_analysis
+    return {} if name is None else {name: default_fake()}
+
+
+def test_design_run_on_the_default_specs(capsys, fake_fits):
     code, out, err = run_cli(capsys, "design", "run", *map(str, DEFAULT))
     assert code == 0, err
+    # the one study that reads a posterior had its analysis fitted first, once
+    assert fake_fits == ["survival_os"]
+    assert "fitting survival_os for the design studies that read its posterior" in err
     for path in DEFAULT:
         spec = load_design_spec(path)
         assert f"== models/design/{path.name} ==" in out
@@ -173,7 +199,8 @@ def test_design_run_on_the_default_specs(capsys):
     entries = json.loads(out)
     assert [e["name"] for e in entries] == [p.stem for p in DEFAULT]
     for entry, path in zip(entries, DEFAULT, strict=True):
-        result = run_design(load_design_spec(path), figure=False)
+        result = run_design(load_design_spec(path), figure=False,
+                            analyses=analyses_for(path))
         assert entry["summary"] == json.loads(json.dumps(result.summary))
         assert entry["finding"] == result.finding
         assert entry["spec_sha256"] == hashlib.sha256(path.read_bytes()).hexdigest()
@@ -221,13 +248,45 @@ def test_a_run_of_design_specs_writes_them_into_the_outputs(capsys, tmp_path, mo
 
     monkeypatch.setattr(cli, "run_analyses", no_fits)
     out_dir = tmp_path / "out"
-    code, out, err = run_cli(capsys, "run", "--out", str(out_dir), *(p.stem for p in DEFAULT))
+    code, out, err = run_cli(capsys, "run", "--out", str(out_dir), *(p.stem for p in EXACT))
     assert code == 0, err
     assert fitted == []  # design specs only: nothing is fitted
-    for path in DEFAULT:
+    for path in EXACT:
         assert f"EXACT   {path.stem} (design study" in out
         assert f"design {path.stem} (" in err  # a progress line per study
-    check_design_outputs(out_dir, [p.stem for p in DEFAULT])
+    check_design_outputs(out_dir, [p.stem for p in EXACT])
+
+
+def test_a_study_that_reads_an_analysis_not_in_the_run_stops_it_before_any_fit(
+        capsys, tmp_path, monkeypatch):
+    def refuse(*args, **kwargs):
+        raise AssertionError("a fit started before the design specs were checked")
+
+    monkeypatch.setattr(cli, "run_analyses", refuse)
+    code, _, err = run_cli(capsys, "run", "--out", str(tmp_path / "out"), "overall_cr",
+                           "assurance_os_followup")
+    assert code == 2
+    assert err.strip().splitlines()[-1] == (
+        "error: models/design/assurance_os_followup.toml: key 'assurance.survival_analysis': "
+        "'survival_os' is not an analysis of this run (its analyses: overall_cr); add that "
+        "analysis's spec to the run")
+    assert not (tmp_path / "out").exists()
+
+
+def test_design_assurance_from_a_survival_analysis_on_the_command_line(capsys, fake_fits):
+    args = ["design", "assurance", "--endpoint", "time_to_event", "--hazard-ratio", "0.6",
+            "--log-hr-mean", "-0.35", "--log-hr-sd", "0.3", "--accrual", "36", "4",
+            "--survival-analysis", "survival_os", "--survival-arm", "experimental", "--json"]
+    code, out, err = run_cli(capsys, *args)
+    assert code == 0, err
+    summary = json.loads(out)
+    assert summary["event_arm"] == "experimental" and summary["time_unit"] == "months"
+    assert summary["event_model"] == "400 posterior draws of survival_os (weakly_informative)"
+    assert fake_fits == ["survival_os"]
+    code, out, err = run_cli(capsys, *args[:-3], "--survival-analysis", "no_such", "--json")
+    assert code == 2 and out == ""
+    assert err.strip() == ("error: survival_analysis = 'no_such': no analysis spec no_such.toml "
+                           "in the default specs: give --spec-dir with that analysis's spec")
 
 
 def test_a_bad_design_spec_stops_a_run_before_any_fit(capsys, tmp_path, monkeypatch):
@@ -246,7 +305,8 @@ def test_a_bad_design_spec_stops_a_run_before_any_fit(capsys, tmp_path, monkeypa
     assert not (tmp_path / "out").exists()
 
 
-def check_design_outputs(out_dir: Path, names: list[str]) -> dict:
+def check_design_outputs(out_dir: Path, names: list[str],
+                         analyses: dict | None = None) -> dict:
     summary = json.loads((out_dir / "summary.json").read_text())
     assert [d["name"] for d in summary["designs"]] == names
     html = (out_dir / "report.html").read_text()
@@ -254,7 +314,7 @@ def check_design_outputs(out_dir: Path, names: list[str]) -> dict:
     for entry in summary["designs"]:
         name = entry["name"]
         path = DESIGN_DIR / f"{name}.toml"
-        result = run_design(load_design_spec(path), figure=False)
+        result = run_design(load_design_spec(path), figure=False, analyses=analyses)
         assert entry["spec"] == f"models/design/{name}.toml"
         assert entry["spec_sha256"] == hashlib.sha256(path.read_bytes()).hexdigest()
         assert entry["kind"] == result.spec.kind and entry["finding"] == result.finding
@@ -264,7 +324,8 @@ def check_design_outputs(out_dir: Path, names: list[str]) -> dict:
             csv = pd.read_csv(out_dir / rel)
             assert list(csv.columns) == [str(c) for c in result.tables[title].columns]
             assert len(csv) == len(result.tables[title])
-        assert (out_dir / entry["figure"]).read_bytes().startswith(b"\x89PNG")
+        if result.passed:
+            assert (out_dir / entry["figure"]).read_bytes().startswith(b"\x89PNG")
         assert f'<section class="design" id="design-{name}">' in html
         assert html_escape(result.finding) in html
     return summary
@@ -272,17 +333,26 @@ def check_design_outputs(out_dir: Path, names: list[str]) -> dict:
 
 @pytest.mark.e2e
 def test_run_writes_the_designs_beside_an_analysis(tmp_path):
-    """Plumbing of a whole run (short chains: the gate may fail, exit 1 accepted)."""
+    """Plumbing of a whole run (short chains: the gate may fail, exit 1 accepted).
 
-
+    The analysis is survival_os, whose posterior one default study reads: that study is
+    recomputed here from the written ``idata/survival_os.nc`` and must equal what was written.
+    """
     out_dir = tmp_path / "out"
     proc = subprocess.run(
-        [sys.executable, "-m", "bayesblina.cli", "run", "overall_cr", *(p.stem for p in DEFAULT),
-         "--draws", "200", "--tune", "200", "--chains", "2", "--out", str(out_dir)],
+        [sys.executable, "-m", "bayesblina.cli", "run", "survival_os",
+         *(p.stem for p in DEFAULT), "--draws", "200", "--tune", "200", "--chains", "2",
+         "--out", str(out_dir)],
         capture_output=True, text=True, check=False, timeout=600)
     assert proc.returncode in (0, 1), proc.stderr
-    summary = check_design_outputs(out_dir, [p.stem for p in DEFAULT])
-    assert [a["name"] for a in summary["analyses"]] == ["overall_cr"]
-    assert (out_dir / "tables" / "overall_cr_posterior.csv").is_file()
+    idata = az.from_netcdf(out_dir / "idata" / "survival_os.nc")
+    post = idata.posterior.sel(prior_set="weakly_informative")
+    (entry,) = json.loads((out_dir / "summary.json").read_text())["analyses"]
+    written = fake_survival(np.asarray(post["rho_"]).ravel(), np.asarray(post["lambda_"]).ravel(),
+                            passed=entry["status"] == "PASSED")
+    summary = check_design_outputs(out_dir, [p.stem for p in DEFAULT],
+                                   analyses={"survival_os": written})
+    assert [a["name"] for a in summary["analyses"]] == ["survival_os"]
+    assert (out_dir / "tables" / "survival_os_posterior.csv").is_file()
     html = (out_dir / "report.html").read_text()
     assert html.count("<section id=") == 1  # the analyses' sections; the studies' are apart

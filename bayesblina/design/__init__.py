@@ -28,6 +28,8 @@ from bayesblina.design.assurance import (
     ResponderRule,
     SingleArmAssurance,
     TwoArmAssurance,
+    analysis_time,
+    arm_scales,
     expected_events,
     expected_events_per_draw,
     logrank_power,
@@ -97,7 +99,8 @@ __all__ = [  # grouped by module
     "WEIGHT_SUM_TOL", "BetaMixture", "PriorLike", "as_beta_mixture", "posterior_prob_above",
     # assurance
     "Accrual", "DifferenceRule", "FisherRule", "PosteriorRule", "ResponderRule",
-    "SingleArmAssurance", "TwoArmAssurance", "expected_events", "expected_events_per_draw",
+    "SingleArmAssurance", "TwoArmAssurance", "analysis_time", "arm_scales", "expected_events",
+    "expected_events_per_draw",
     "logrank_power", "prob_difference", "schoenfeld_events", "single_arm_assurance",
     "single_arm_success", "tte_assurance", "two_arm_assurance", "two_arm_success",
     "weibull_draws",

@@ -56,6 +56,8 @@ __all__ = [
     "ResponderRule",
     "SingleArmAssurance",
     "TwoArmAssurance",
+    "analysis_time",
+    "arm_scales",
     "expected_events",
     "expected_events_per_draw",
     "logrank_power",
@@ -706,6 +708,140 @@ def expected_events(
             "events_upper": hi,
         }
     )
+
+
+Arm = Literal["control", "experimental"]
+
+
+def arm_scales(shape: Any, scale: Any, hazard_ratio: float,
+               arm: Arm = "control") -> tuple[np.ndarray, np.ndarray]:
+    r"""Both arms' Weibull scales under proportional hazards, from one arm's draws.
+
+    With hazard ratio :math:`h = h_e / h_c` and a common shape :math:`k`,
+    :math:`S_e = S_c^{h}`, so :math:`\lambda_e = \lambda_c h^{-1/k}`: the draws describe
+    ``arm`` and the other arm follows.
+
+    Parameters
+    ----------
+    shape, scale : array-like
+        Weibull draws of ``arm`` (:func:`weibull_draws`), same length, finite and > 0.
+    hazard_ratio : float
+        Experimental over control, > 0.
+    arm : {"control", "experimental"}, default "control"
+        Which arm the draws describe.
+
+    Returns
+    -------
+    (numpy.ndarray, numpy.ndarray)
+        ``(scale_control, scale_experimental)``, one per draw.
+
+    Raises
+    ------
+    bayesblina.errors.SpecError
+        If a draw, the hazard ratio or the arm is invalid.
+
+    Examples
+    --------
+    >>> [float(x[0]) for x in arm_scales(1.0, 10.0, 0.5)]
+    [10.0, 20.0]
+    """
+    k, lam = _check_weibull(shape, scale)
+    hr = check_positive("hazard_ratio", hazard_ratio)
+    if arm == "control":
+        return lam, lam * hr ** (-1.0 / k)
+    if arm == "experimental":
+        return lam * hr ** (1.0 / k), lam
+    raise SpecError(f"arm = {arm!r} is invalid: allowed 'control' or 'experimental'")
+
+
+def _events_at(k: np.ndarray, scales: np.ndarray, shares: np.ndarray, plan: Accrual,
+               times: np.ndarray, cap: float) -> np.ndarray:
+    """Expected events of both arms by each draw's own calendar time ``times[i]``."""
+    dur = np.array([p[0] for p in plan.periods])
+    rate = np.array([p[1] for p in plan.periods])
+    s_hi = np.maximum(times[:, None] - plan.starts[None, :], 0.0)  # (draws, periods)
+    s_lo = np.maximum(s_hi - dur[None, :], 0.0)
+    total = np.zeros(times.size)
+    for share, lam in zip(shares, scales, strict=True):
+        part = (_integrated_cdf(s_hi, k[:, None], lam[:, None], cap)
+                - _integrated_cdf(s_lo, k[:, None], lam[:, None], cap))
+        total += share * np.sum(part * rate[None, :], axis=-1)
+    return total
+
+
+#: bisection steps of :func:`analysis_time` (the bracket shrinks by 2**-60: below 1e-12 of it)
+BISECTION_STEPS = 60
+
+
+def analysis_time(
+    shape: Any,
+    scale: Any,
+    accrual: Accrual | Iterable[tuple[float, float]],
+    events: float,
+    *,
+    hazard_ratio: float,
+    allocation: float = 0.5,
+    arm: Arm = "control",
+    max_follow_up: float | None = None,
+    horizon: float | None = None,
+) -> np.ndarray:
+    r"""When a two-arm trial expects its analysis events, for each posterior draw.
+
+    The expected events of both arms by calendar time :math:`C` (each arm as in
+    :func:`expected_events_per_draw`, the other arm by :func:`arm_scales`, weighted by the
+    allocation) increase with :math:`C`; the analysis time of a draw is the :math:`C` at
+    which they reach ``events``, found by bisection to within ``horizon * 2**-60``.
+
+    Parameters
+    ----------
+    shape, scale : array-like
+        Weibull draws of ``arm``, same length, finite and > 0.
+    accrual : Accrual or list of (duration, rate)
+        The accrual plan, in the time unit of the draws.
+    events : float
+        Events at the analysis (> 0).
+    hazard_ratio : float
+        The design hazard ratio (experimental over control), > 0.
+    allocation : float, default 0.5
+        Fraction randomised to the experimental arm, in (0, 1).
+    arm : {"control", "experimental"}, default "control"
+        Which arm the draws describe.
+    max_follow_up : float, optional
+        Administrative censoring this long after entry (> 0).
+    horizon : float, optional
+        The latest calendar time considered (> 0); default the end of accrual plus
+        ``max_follow_up``, or plus 20 times the largest scale of any draw and arm.
+
+    Returns
+    -------
+    numpy.ndarray
+        One calendar time per draw; NaN where the events are not expected by ``horizon``
+        (e.g. more events than patients).
+
+    Raises
+    ------
+    bayesblina.errors.SpecError
+        If an argument is invalid.
+    """
+    k, _ = _check_weibull(shape, scale)
+    scales = np.stack(arm_scales(shape, scale, hazard_ratio, arm))
+    pi = check_prob("allocation", allocation)
+    shares = np.array([1.0 - pi, pi])
+    plan = _as_accrual(accrual)
+    target = check_positive("events", events)
+    cap = np.inf if max_follow_up is None else check_positive("max_follow_up", max_follow_up)
+    if horizon is None:
+        horizon = plan.duration + (cap if np.isfinite(cap) else 20.0 * float(scales.max()))
+    end = check_positive("horizon", horizon)
+    lo = np.zeros(k.size)
+    hi = np.full(k.size, end)
+    reached = _events_at(k, scales, shares, plan, hi, cap) >= target
+    for _ in range(BISECTION_STEPS):
+        mid = 0.5 * (lo + hi)
+        above = _events_at(k, scales, shares, plan, mid, cap) >= target
+        hi = np.where(above, mid, hi)
+        lo = np.where(above, lo, mid)
+    return np.where(reached, hi, np.nan)
 
 
 def _check_hr(name: str, value: object) -> float:

@@ -52,7 +52,7 @@ import tomllib
 import types
 import typing
 import warnings
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -73,19 +73,26 @@ from pydantic import (
 from scipy import optimize, stats
 
 from bayesblina.core.figures import figure_png
+from bayesblina.core.fit import AnalysisResult
 from bayesblina.core.load import check_finite, packaged_spec_dir, read_spec_text
 from bayesblina.core.messages import validate_section
-from bayesblina.core.spec import Slug
+from bayesblina.core.spec import AnalysisSpec, Slug
 from bayesblina.design import plots
 from bayesblina.design.assurance import (
     Accrual,
+    DifferenceRule,
+    FisherRule,
     PosteriorRule,
     ResponderRule,
+    analysis_time,
+    arm_scales,
     expected_events_per_draw,
     logrank_power,
     schoenfeld_events,
     single_arm_assurance,
     tte_assurance,
+    two_arm_assurance,
+    weibull_draws,
 )
 from bayesblina.design.mixture import WEIGHT_SUM_TOL, BetaMixture
 from bayesblina.design.monitoring import MonitoringDesign, monitoring_oc, monitoring_search
@@ -116,6 +123,7 @@ __all__ = [
     "OptionField",
     "PriorParams",
     "SimonParams",
+    "check_design_analyses",
     "design_spec_from_options",
     "discover_design_specs",
     "find_design_spec",
@@ -464,6 +472,10 @@ class AssuranceParams(_Params):
     ``x``, ``n`` (a power prior, ``discount`` 1 by default: this trial's posterior), or
     ``prior``/``mixture``, robustified with ``robust_weight``; the rule ``"posterior"``
     (``p0``, ``threshold``, ``analysis_prior``) or ``"responders"`` (``min_responders``).
+    With ``n_control`` the trial has two arms: the control rate's design prior
+    ``control_prior``/``control_mixture``, the rule ``"difference"`` (``threshold``,
+    ``delta``, ``analysis_prior`` and ``control_analysis_prior``) or ``"fisher"``
+    (``fisher_alpha``).
     ``endpoint = "time_to_event"``: a log-rank trial with a normal design prior on the log
     hazard ratio, its events by Schoenfeld's formula (or ``events``), and the expected events
     over calendar time from a Weibull control arm and an accrual plan.
@@ -484,14 +496,28 @@ class AssuranceParams(_Params):
     vague: BetaParams = Field(default_factory=lambda: BetaParams(a=1.0, b=1.0),
                               description="binary: the vague component (default Beta(1, 1))")
     n_new: Size | None = Field(None, description="binary: patients of the new trial")
-    rule: Literal["posterior", "responders"] = Field(
-        "posterior", description="binary: success rule")
+    rule: Literal["posterior", "responders", "difference", "fisher"] = Field(
+        "posterior", description="binary: success rule ('difference', 'fisher': two arms)")
     p0: Prob | None = Field(None, description="binary: success if P(p > p0 | data) > threshold")
     threshold: Prob | None = Field(None, description="binary: the posterior probability to pass")
     analysis_prior: BetaParams = Field(
         default_factory=lambda: BetaParams(a=1.0, b=1.0),
         description="binary: the new trial's analysis prior (default Beta(1, 1))")
     min_responders: Count | None = Field(None, description="binary: success if y >= this")
+    n_control: Size | None = Field(
+        None, description="binary: patients of a control arm (a two-arm trial; n_new the "
+                          "experimental arm's)")
+    control_prior: BetaParams | None = Field(
+        None, description="binary, two arms: the control rate's Beta design prior")
+    control_mixture: Mixture | None = Field(
+        None, description="binary, two arms: the control rate's beta-mixture design prior")
+    delta: float = Field(0.0, description="binary, rule 'difference': success if "
+                                          "P(p_e - p_c > delta | data) > threshold")
+    control_analysis_prior: BetaParams = Field(
+        default_factory=lambda: BetaParams(a=1.0, b=1.0),
+        description="binary, rule 'difference': the control rate's analysis prior")
+    fisher_alpha: Prob | None = Field(
+        None, description="binary, rule 'fisher': one-sided level of Fisher's exact test")
     n_grid: list[Size] | None = Field(None, min_length=1,
                                       description="binary: sizes of the assurance-by-n table")
     true_rates: list[Unit] | None = Field(None, min_length=1,
@@ -511,6 +537,13 @@ class AssuranceParams(_Params):
         None, min_length=1, description="tte: accrual plan [{duration, rate}, ...]")
     weibull_shape: Positive | None = Field(None, description="tte: control arm Weibull shape")
     weibull_scale: Positive | None = Field(None, description="tte: control arm Weibull scale")
+    survival_analysis: Text | None = Field(
+        None, description="tte: a survival analysis of the run (its name) whose Weibull "
+                          "posterior draws describe survival_arm, instead of weibull_shape/scale")
+    survival_prior_set: Text | None = Field(
+        None, description="tte: that analysis's prior set (default: its first)")
+    survival_arm: Literal["control", "experimental"] = Field(
+        "control", description="tte: the arm the survival analysis describes")
     max_follow_up: Positive | None = Field(None, description="tte: follow-up cap per patient")
     calendar_times: list[NonNegative] | None = Field(
         None, min_length=1, description="tte: calendar times of the expected-events table")
@@ -518,11 +551,13 @@ class AssuranceParams(_Params):
     _BINARY: ClassVar[tuple[str, ...]] = (
         "x", "n", "discount", "a0", "b0", "prior", "mixture", "robust_weight", "vague",
         "n_new", "rule", "p0", "threshold", "analysis_prior", "min_responders", "n_grid",
-        "true_rates")
+        "true_rates", "n_control", "control_prior", "control_mixture", "delta",
+        "control_analysis_prior", "fisher_alpha")
     _TTE: ClassVar[tuple[str, ...]] = (
         "hazard_ratio", "alpha", "power", "allocation", "benefit", "events", "events_grid",
         "log_hr_mean", "log_hr_sd", "accrual", "weibull_shape", "weibull_scale",
-        "max_follow_up", "calendar_times")
+        "survival_analysis", "survival_prior_set", "survival_arm", "max_follow_up",
+        "calendar_times")
 
     def problems(self) -> Iterator[tuple[str, str]]:  # noqa: D102
         if self.endpoint == "binary":
@@ -549,6 +584,15 @@ class AssuranceParams(_Params):
             yield from _forbid(self, ("discount", "a0", "b0"),
                                "without x and n: it belongs to a design prior from counts")
         yield from _require(self, ("n_new",), "(the new trial's patients)")
+        if self.n_control is not None:
+            yield from self._two_arm_problems()
+            return
+        yield from _forbid(self, ("control_prior", "control_mixture", "delta",
+                                  "control_analysis_prior", "fisher_alpha"),
+                           "without n_control (a two-arm key)")
+        if self.rule in ("difference", "fisher"):
+            yield "rule", (f"rule = {self.rule!r} compares two arms: give n_control and the "
+                           "control arm's design prior")
         if self.rule == "posterior":
             yield from _require(self, ("p0", "threshold"), "for rule = 'posterior'")
             yield from _forbid(self, ("min_responders",), "for rule = 'posterior'")
@@ -559,18 +603,54 @@ class AssuranceParams(_Params):
                     and self.min_responders > self.n_new):
                 yield "min_responders", f"must be <= n_new = {self.n_new}"
 
+    def _two_arm_problems(self) -> Iterator[tuple[str, str]]:
+        given = self.given("control_prior", "control_mixture")
+        if len(given) != 1:
+            yield "control_prior", ("a two-arm trial needs one control design prior: "
+                                    "control_prior = { a = , b = } or control_mixture")
+        if self.rule not in ("difference", "fisher"):
+            yield "rule", (f"rule = {self.rule!r} is a single-arm rule: a two-arm trial "
+                           "(n_control) allowed 'difference' or 'fisher'")
+            return
+        yield from _forbid(self, ("p0", "min_responders"), "for a two-arm trial")
+        if self.rule == "difference":
+            yield from _require(self, ("threshold",), "for rule = 'difference'")
+            yield from _forbid(self, ("fisher_alpha",), "for rule = 'difference'")
+            if not -1.0 < self.delta < 1.0:
+                yield "delta", f"delta = {self.delta!r} must lie in (-1, 1)"
+        else:
+            yield from _require(self, ("fisher_alpha",), "for rule = 'fisher'")
+            yield from _forbid(self, ("threshold", "delta", "analysis_prior",
+                                      "control_analysis_prior"), "for rule = 'fisher'")
+
+    def control_design_prior(self) -> BetaMixture:
+        """The control rate's design prior (two arms)."""
+        if self.control_mixture is not None:
+            return _mixture(self.control_mixture)
+        assert self.control_prior is not None
+        return self.control_prior.mixture()
+
     def _tte_problems(self) -> Iterator[tuple[str, str]]:
         yield from _forbid(self, self._BINARY, "with endpoint = 'time_to_event' (a binary key)")
         yield from _require(self, ("hazard_ratio", "log_hr_mean", "log_hr_sd"),
                             "for endpoint = 'time_to_event'")
         if self.hazard_ratio == 1.0:
             yield "hazard_ratio", "a trial cannot be sized for HR = 1"
-        plan = ("accrual", "weibull_shape", "weibull_scale")
-        if self.given(*plan) and len(self.given(*plan)) < len(plan):
-            yield from _require(self, plan, "with the other keys of the accrual plan")
-        if not self.given(*plan):
-            yield from _forbid(self, ("calendar_times", "max_follow_up"),
-                               "without accrual, weibull_shape and weibull_scale")
+        fixed = ("weibull_shape", "weibull_scale")
+        if self.survival_analysis is not None:
+            yield from _forbid(self, fixed, "with survival_analysis (its posterior gives the "
+                                            "Weibull draws)")
+            yield from _require(self, ("accrual",), "with survival_analysis")
+        else:
+            yield from _forbid(self, ("survival_prior_set", "survival_arm"),
+                               "without survival_analysis")
+            plan = ("accrual", *fixed)
+            if self.given(*plan) and len(self.given(*plan)) < len(plan):
+                yield from _require(self, plan, "with the other keys of the accrual plan (or "
+                                                "survival_analysis instead of the Weibull keys)")
+            if not self.given(*plan):
+                yield from _forbid(self, ("calendar_times", "max_follow_up"),
+                                   "without an accrual plan and a Weibull arm")
 
     def design_prior(self) -> BetaMixture:
         """The binary design prior (a power prior of ``x``, ``n``; or ``prior``/``mixture``)."""
@@ -641,6 +721,41 @@ class DesignSpec:
     def key(self, name: str) -> str:
         """The name of a key of ``params`` in messages."""
         return ".".join((*self.key_prefix, name))
+
+    @property
+    def needs_analysis(self) -> str | None:
+        """The analysis whose fit the study needs (``survival_analysis``), or ``None``."""
+        return getattr(self.params, "survival_analysis", None)
+
+
+def check_design_analyses(designs: Sequence[DesignSpec],
+                          specs: Sequence[AnalysisSpec]) -> None:
+    """Check that every analysis a study names is among ``specs``, with that prior set.
+
+    Run before any fit, so that a study that cannot be computed stops a run early.
+
+    Raises
+    ------
+    bayesblina.errors.SpecError
+        Naming the design spec, the key, the value and the analyses (or prior sets) allowed.
+    """
+    by_name = {s.analysis.name: s for s in specs}
+    for design in designs:
+        name = design.needs_analysis
+        if name is None:
+            continue
+        if name not in by_name:
+            have = ", ".join(sorted(by_name)) or "none"
+            raise SpecError(
+                f"{design.source_path}: key '{design.key('survival_analysis')}': {name!r} is "
+                f"not an analysis of this run (its analyses: {have}); add that analysis's spec "
+                "to the run")
+        prior_set = getattr(design.params, "survival_prior_set", None)
+        if prior_set is not None and prior_set not in by_name[name].priors:
+            raise SpecError(
+                f"{design.source_path}: key '{design.key('survival_prior_set')}': "
+                f"{prior_set!r} is not a prior set of {name!r}: allowed "
+                f"{', '.join(by_name[name].priors)}")
 
 
 def _validate_params(kind: str, raw: Any, *, where: str, prefix: tuple[str, ...]) -> _Params:
@@ -812,7 +927,8 @@ class OptionField:
     key : str
         The key (the option is ``--`` + the key with ``-`` for ``_``).
     form : str
-        ``"number"``, ``"integer"``, ``"choice"``, ``"flag"``, ``"numbers"``, ``"integers"``,
+        ``"number"``, ``"integer"``, ``"text"``, ``"choice"``, ``"flag"``, ``"numbers"``,
+        ``"integers"``,
         ``"choices"``, ``"table"`` (one table: its fields' values in order) or ``"tables"``
         (a list of tables: the option repeated).
     choices : tuple of str
@@ -857,6 +973,8 @@ def _form(annotation: Any) -> tuple[str, tuple[str, ...], tuple[str, ...]]:
         return ("integers" if inner is int else "numbers"), (), ()
     if isinstance(ann, type) and issubclass(ann, BaseModel):
         return "table", (), tuple(ann.model_fields)
+    if ann is str:
+        return "text", (), ()
     if ann is bool:
         return "flag", (), ()
     return ("integer" if ann is int else "number"), (), ()
@@ -1104,7 +1222,8 @@ def _figure(want: bool, make: Any) -> bytes | None:
     return figure_png(make()) if want else None
 
 
-def run_design(spec: DesignSpec, *, figure: bool = True) -> DesignResult:
+def run_design(spec: DesignSpec, *, figure: bool = True,
+               analyses: Mapping[str, AnalysisResult] | None = None) -> DesignResult:
     """Compute a design study: its tables, summary, finding and figure.
 
     Parameters
@@ -1113,6 +1232,9 @@ def run_design(spec: DesignSpec, *, figure: bool = True) -> DesignResult:
         A validated spec (:func:`load_design_spec`, :func:`design_spec_from_options`).
     figure : bool, default True
         Draw the figure (``False``: ``DesignResult.figure`` is ``None``).
+    analyses : mapping of str to AnalysisResult, optional
+        The run's analyses by name: a study that names one (``survival_analysis``, see
+        :attr:`DesignSpec.needs_analysis`) takes its fit from here.
 
     Returns
     -------
@@ -1131,6 +1253,8 @@ def run_design(spec: DesignSpec, *, figure: bool = True) -> DesignResult:
     """
     runner, default_key = _RUNNERS[spec.kind]
     with _engine(spec, default_key):
+        if spec.kind == "assurance":
+            return runner(spec, figure, analyses or {})
         return runner(spec, figure)
 
 
@@ -1468,11 +1592,14 @@ def _crit_text(value: int | None) -> str:
 # --------------------------------------------------------------------------------------
 
 
-def _run_assurance(spec: DesignSpec, want_figure: bool) -> DesignResult:
+def _run_assurance(spec: DesignSpec, want_figure: bool,
+                   analyses: Mapping[str, AnalysisResult]) -> DesignResult:
     p = spec.params
     assert isinstance(p, AssuranceParams)
     if p.endpoint == "time_to_event":
-        return _run_tte(spec, p, want_figure)
+        return _run_tte(spec, p, want_figure, analyses)
+    if p.n_control is not None:
+        return _run_two_arm(spec, p, want_figure)
     prior = p.design_prior()
     assert p.n_new is not None
 
@@ -1538,9 +1665,134 @@ def _run_assurance(spec: DesignSpec, want_figure: bool) -> DesignResult:
     return DesignResult(spec, tables, _plain(summary), finding, fig)
 
 
-def _run_tte(spec: DesignSpec, p: AssuranceParams, want_figure: bool) -> DesignResult:
+def _run_two_arm(spec: DesignSpec, p: AssuranceParams, want_figure: bool) -> DesignResult:
+    """Two arms, binary: the exact double sum of :func:`two_arm_assurance` (and by n)."""
+    assert p.n_new is not None and p.n_control is not None
+    prior_e, prior_c = p.design_prior(), p.control_design_prior()
+    if p.rule == "difference":
+        assert p.threshold is not None
+        rule: DifferenceRule | FisherRule = DifferenceRule(
+            p.threshold, p.analysis_prior.mixture(), p.control_analysis_prior.mixture(),
+            p.delta)
+        rule_txt = (f"P(p_e - p_c > {p.delta:g} | data) > {p.threshold:g} under "
+                    f"{describe_mixture(p.analysis_prior.mixture())} (experimental) and "
+                    f"{describe_mixture(p.control_analysis_prior.mixture())} (control)")
+    else:
+        assert p.fisher_alpha is not None
+        rule = FisherRule(p.fisher_alpha)
+        rule_txt = f"Fisher's exact test of p_e <= p_c rejects at one-sided {p.fisher_alpha:g}"
+    ratio = p.n_control / p.n_new
+    mean_c = prior_c.mean()
+
+    def power(success: np.ndarray, n_e: int, n_c: int, rate_e: float, rate_c: float) -> float:
+        pe = stats.binom.pmf(np.arange(n_e + 1), n_e, rate_e)
+        pc = stats.binom.pmf(np.arange(n_c + 1), n_c, rate_c)
+        return float(pe @ (success * 1.0) @ pc)
+
+    res = two_arm_assurance(prior_e, prior_c, p.n_new, p.n_control, rule)
+    mean_e = prior_e.mean()
+    grid = sorted(set(p.n_grid or [*range(10, 2 * p.n_new + 1, 10), p.n_new]))
+    by_n = []
+    for n in grid:
+        n_c = max(1, round(n * ratio))
+        r = two_arm_assurance(prior_e, prior_c, n, n_c, rule)
+        by_n.append({"n_new": n, "n_control": n_c, "assurance": r.probability,
+                     "power_at_prior_means": power(r.success, n, n_c, mean_e, mean_c),
+                     "success_if_equal": power(r.success, n, n_c, mean_c, mean_c)})
+    by_n_tab = pd.DataFrame(by_n)
+    rates = _rates(p.true_rates, mean_c, mean_e)
+    by_rate = pd.DataFrame({
+        "true_rate_experimental": rates, "true_rate_control": mean_c,
+        "prob_success": [power(res.success, p.n_new, p.n_control, r, mean_c) for r in rates]})
+    # P(success | x_e): the experimental arm's outcomes, the control arm averaged over
+    cond = (res.success * 1.0) @ res.predictive_c
+    predictive = pd.DataFrame({"responders": np.arange(p.n_new + 1),
+                               "probability": res.predictive_e,
+                               "prob_success_given_responders": cond,
+                               "success": cond >= 0.5})
+    at_means = power(res.success, p.n_new, p.n_control, mean_e, mean_c)
+    type1 = power(res.success, p.n_new, p.n_control, mean_c, mean_c)
+    head = pd.DataFrame([{
+        "design prior (experimental)": describe_mixture(prior_e),
+        "design prior (control)": describe_mixture(prior_c),
+        "n_new (experimental)": p.n_new, "n_control": p.n_control, "success rule": rule_txt,
+        "assurance": res.probability, "power at prior means": at_means,
+        "success if both at the control mean": type1}])
+    tables = {"probability of success": head, "assurance by n": by_n_tab,
+              "experimental arm predictive distribution": predictive,
+              "success by true rate": by_rate}
+    summary = {
+        "endpoint": "binary", "arms": 2, "design_prior": _mixture_dict(prior_e),
+        "control_design_prior": _mixture_dict(prior_c), "n_new": p.n_new,
+        "n_control": p.n_control, "rule": p.rule, "rule_text": rule_txt,
+        "assurance": res.probability, "power_at_prior_means": at_means,
+        "success_if_equal": type1,
+        "by_n": by_n_tab.astype(object).where(by_n_tab.notna(), None).to_dict("records"),
+    }
+    finding = (f"A two-arm trial of {p.n_new} experimental and {p.n_control} control patients "
+               f"that succeeds if {rule_txt} has assurance {res.probability:.3f} under the "
+               f"design priors {describe_mixture(prior_e)} and {describe_mixture(prior_c)}, "
+               f"against {at_means:.3f} at their means and {type1:.3f} if both rates equal "
+               f"the control mean {mean_c:.3f}.")
+    fig = _figure(want_figure,
+                  lambda: plots.assurance_plot(predictive, by_n_tab, spec.design.title))
+    return DesignResult(spec, tables, _plain(summary), finding, fig)
+
+
+@dataclass(frozen=True, eq=False)
+class _WeibullArm:
+    """The Weibull draws of one arm of a time-to-event study, and where they come from."""
+
+    shape: np.ndarray
+    scale: np.ndarray
+    arm: str
+    source: str
+    unit: str | None = None
+
+
+def _posterior_arm(p: AssuranceParams,
+                   analyses: Mapping[str, AnalysisResult]) -> _WeibullArm | str:
+    """The named survival analysis's Weibull draws, or why they cannot be used (its gate)."""
+    name = p.survival_analysis
+    assert name is not None
+    if name not in analyses:
+        have = ", ".join(sorted(analyses)) or "none"
+        raise SpecError(
+            f"survival_analysis = {name!r} is not an analysis of this run (its analyses: "
+            f"{have}): run the study with that analysis's spec (`bayesblina run`), or give "
+            "weibull_shape and weibull_scale")
+    result = analyses[name]
+    prior_set = p.survival_prior_set or next(iter(result.fits), None)
+    if prior_set not in result.fits:
+        raise SpecError(
+            f"survival_prior_set = {prior_set!r} is not a prior set of {name!r}: allowed "
+            f"{', '.join(result.fits) or 'none (it has no fit)'}")
+    fit = result.fits[prior_set]
+    if not fit.passed:
+        return f"the fit {name} ({prior_set}) FAILED the diagnostics gate"
+    shape, scale = weibull_draws(fit.idata)
+    unit = getattr(result.spec.options, "time_unit", None)
+    return _WeibullArm(shape, scale, p.survival_arm,
+                       f"{shape.size} posterior draws of {name} ({prior_set})", unit)
+
+
+def _fixed_arm(p: AssuranceParams) -> _WeibullArm | None:
+    if p.accrual is None or p.weibull_shape is None or p.weibull_scale is None:
+        return None
+    return _WeibullArm(np.array([p.weibull_shape]), np.array([p.weibull_scale]), "control",
+                       f"Weibull(shape {p.weibull_shape:g}, scale {p.weibull_scale:g})")
+
+
+def _run_tte(spec: DesignSpec, p: AssuranceParams, want_figure: bool,
+             analyses: Mapping[str, AnalysisResult]) -> DesignResult:
     assert p.hazard_ratio is not None and p.log_hr_mean is not None
     assert p.log_hr_sd is not None
+    arm = _posterior_arm(p, analyses) if p.survival_analysis is not None else _fixed_arm(p)
+    if isinstance(arm, str):
+        finding = (f"Not computed: {arm}, so its posterior gives no expected events; fix the "
+                   "fit first.")
+        return DesignResult(spec, {}, {"status": "FAILED", "reason": arm}, finding, None,
+                            "FAILED")
     required = schoenfeld_events(p.hazard_ratio, p.alpha, p.power, p.allocation)
     events = p.events if p.events is not None else float(math.ceil(required))
     grid = sorted(set(p.events_grid or [math.ceil(events * f) for f in
@@ -1565,7 +1817,8 @@ def _run_tte(spec: DesignSpec, p: AssuranceParams, want_figure: bool) -> DesignR
         "events": events, "power at design HR": main["power_at_design_hr"],
         "design prior of log HR": f"N({p.log_hr_mean:.4g}, {p.log_hr_sd:.4g}^2)",
         "P(benefit) under the design prior": prob_benefit,
-        "assurance": main["assurance"]}])
+        "assurance": main["assurance"],
+        **({} if arm is None else {"event model": f"{arm.arm} arm: {arm.source}"})}])
     tables: dict[str, pd.DataFrame] = {"probability of success": head,
                                        "by events": by_events}
     summary: dict[str, Any] = {
@@ -1577,12 +1830,11 @@ def _run_tte(spec: DesignSpec, p: AssuranceParams, want_figure: bool) -> DesignR
     }
     events_tab = None
     when = ""
-    if p.accrual is not None and p.weibull_shape is not None and p.weibull_scale is not None:
-        events_tab, t_star = _expected_events(p, events)
+    if arm is not None:
+        events_tab, timing = _expected_events(p, events, arm)
         tables["expected events over calendar time"] = events_tab
-        summary["analysis_time"] = t_star
-        when = ("; the events are not expected within the plan" if t_star is None
-                else f", expected at calendar time {t_star:.1f}")
+        summary.update(timing, event_model=arm.source, event_arm=arm.arm, time_unit=arm.unit)
+        when = _when_text(timing, arm)
     finding = (f"A log-rank trial analysed at {events:g} events (Schoenfeld's {required:.1f} "
                f"for HR {p.hazard_ratio:g}, one-sided alpha {p.alpha:g}, power {p.power:g}) "
                f"has assurance {main['assurance']:.3f} under the design prior log HR ~ "
@@ -1592,37 +1844,64 @@ def _run_tte(spec: DesignSpec, p: AssuranceParams, want_figure: bool) -> DesignR
     return DesignResult(spec, tables, _plain(summary), finding, fig)
 
 
-def _expected_events(p: AssuranceParams, events: float) -> tuple[pd.DataFrame, float | None]:
+def _when_text(timing: dict[str, Any], arm: _WeibullArm) -> str:
+    t = timing["analysis_time"]
+    unit = f" {arm.unit}" if arm.unit else ""
+    if t is None:
+        return "; the events are not expected within the plan"
+    if arm.shape.size == 1:
+        return f", expected at calendar time {t:.1f}{unit}"
+    lo, hi = timing["analysis_time_interval"]
+    hi_txt = "beyond the horizon" if hi is None else f"{hi:.1f}"
+    return (f", expected at calendar time {t:.1f}{unit} (posterior median; 95% interval "
+            f"{lo:.1f} to {hi_txt} over the {arm.source})")
+
+
+def _expected_events(p: AssuranceParams, events: float,
+                     arm: _WeibullArm) -> tuple[pd.DataFrame, dict[str, Any]]:
     """Expected events of both arms over calendar time, and when ``events`` are reached.
 
-    The control arm is Weibull(shape ``k``, scale ``lambda``); under proportional hazards the
-    experimental arm is Weibull(``k``, ``lambda HR^(-1/k)``), HR the design hazard ratio.
+    One arm is Weibull(shape ``k``, scale ``lambda``) — one fixed pair, or the posterior
+    draws of a survival analysis; under proportional hazards the other arm has scale
+    ``lambda HR^(-1/k)`` (experimental from control) or ``lambda HR^(1/k)`` (control from
+    experimental), HR the design hazard ratio. With draws, the table holds the posterior
+    mean (and 95% interval) of the expected events, and the analysis time its posterior
+    median and interval.
     """
-    assert p.accrual is not None and p.weibull_shape is not None
-    assert p.weibull_scale is not None and p.hazard_ratio is not None
+    assert p.accrual is not None and p.hazard_ratio is not None
     plan = Accrual(tuple((q.duration, q.rate) for q in p.accrual))
-    k = p.weibull_shape
-    scales = np.array([p.weibull_scale, p.weibull_scale * p.hazard_ratio ** (-1.0 / k)])
+    scale_c, scale_e = arm_scales(arm.shape, arm.scale, p.hazard_ratio, arm.arm)  # type: ignore[arg-type]
     shares = np.array([1.0 - p.allocation, p.allocation])
-
-    def total(times: np.ndarray) -> np.ndarray:
-        per_arm = expected_events_per_draw(np.full(2, k), scales, plan, times, p.max_follow_up)
-        return shares @ per_arm
-
+    # the table's horizon from a typical draw: the largest draws of a posterior would
+    # stretch it far past any plan
+    typical = float(np.median(np.maximum(scale_c, scale_e)))
     horizon = plan.duration + (p.max_follow_up if p.max_follow_up is not None
-                               else 20.0 * float(scales.max()))
+                               else 20.0 * typical)
     times = (np.array(p.calendar_times) if p.calendar_times is not None
              else np.linspace(0.0, horizon, 13))
-    per_arm = expected_events_per_draw(np.full(2, k), scales, plan, times, p.max_follow_up)
+    ctrl = expected_events_per_draw(arm.shape, scale_c, plan, times, p.max_follow_up)
+    expt = expected_events_per_draw(arm.shape, scale_e, plan, times, p.max_follow_up)
+    total = shares[0] * ctrl + shares[1] * expt
     tab = pd.DataFrame({"calendar_time": times, "patients": plan.patients_by(times),
-                        "events_control": shares[0] * per_arm[0],
-                        "events_experimental": shares[1] * per_arm[1],
-                        "events_total": shares @ per_arm})
-    if float(total(np.array([horizon]))[0]) < events:
-        return tab, None
-    t_star = optimize.brentq(lambda t: float(total(np.array([t]))[0]) - events, 0.0, horizon,
-                             xtol=1e-9)
-    return tab, float(t_star)
+                        "events_control": shares[0] * ctrl.mean(axis=0),
+                        "events_experimental": shares[1] * expt.mean(axis=0),
+                        "events_total": total.mean(axis=0)})
+    at = analysis_time(arm.shape, arm.scale, plan, events, hazard_ratio=p.hazard_ratio,
+                       allocation=p.allocation, arm=arm.arm,  # type: ignore[arg-type]
+                       max_follow_up=p.max_follow_up,
+                       horizon=None if arm.shape.size > 1 else horizon)
+    if arm.shape.size == 1:
+        t = float(at[0])
+        return tab, {"analysis_time": None if math.isnan(t) else t}
+    tab["events_total_lower"], tab["events_total_upper"] = np.quantile(
+        total, [0.025, 0.975], axis=0)
+    # a draw that never reaches the events counts as later than any time; quantiles of the
+    # draws themselves (no interpolation, which an infinite draw would turn into NaN)
+    q = np.quantile(np.where(np.isnan(at), np.inf, at), [0.5, 0.025, 0.975],
+                    method="inverted_cdf")
+    finite = [None if not np.isfinite(v) else float(v) for v in q]
+    return tab, {"analysis_time": finite[0], "analysis_time_interval": finite[1:],
+                 "prob_events_not_reached": float(np.mean(np.isnan(at)))}
 
 
 @functools.cache

@@ -14,11 +14,12 @@ import re
 import tomllib
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
 import pytest
-from scipy import stats
+from scipy import optimize, stats
 
 from bayesblina.data import load_table2_proportions
 from bayesblina.data.design import load_phase2_design
@@ -34,12 +35,21 @@ from bayesblina.design import (
     simon_oc_table,
     single_arm_assurance,
 )
+from bayesblina.design.assurance import (
+    DifferenceRule,
+    FisherRule,
+    analysis_time,
+    arm_scales,
+    expected_events_per_draw,
+    two_arm_assurance,
+)
 from bayesblina.design.priors import ess, follow_up_oc, power_prior, robustify
 from bayesblina.design.studies import (
     DEFAULT_DESIGN_DIR,
     KINDS,
     PARAMS,
     DesignResult,
+    check_design_analyses,
     design_spec_from_options,
     discover_design_specs,
     find_design_spec,
@@ -52,6 +62,7 @@ from bayesblina.design.studies import (
     run_design,
 )
 from bayesblina.errors import SpecError
+from tests.design.survival_fake import default_fake, fake_survival
 
 ROOT = Path(__file__).resolve().parents[2]
 SPEC_DIR = ROOT / "models" / "design"
@@ -63,9 +74,18 @@ def half_up(x: float, decimals: int) -> float:
     return float(Decimal(repr(float(x))).quantize(q, rounding=ROUND_HALF_UP))
 
 
+def analyses_for(spec) -> dict:
+    """The run's analyses a study reads: a stand-in survival fit for ``survival_analysis``."""
+    return {} if spec.needs_analysis is None else {spec.needs_analysis: default_fake()}
+
+
 @pytest.fixture(scope="module")
 def results() -> dict[str, DesignResult]:
-    return {p.stem: run_design(load_design_spec(p)) for p in DEFAULT_SPECS}
+    out = {}
+    for p in DEFAULT_SPECS:
+        spec = load_design_spec(p)
+        out[p.stem] = run_design(spec, analyses=analyses_for(spec))
+    return out
 
 
 def phase2_cr() -> tuple[int, int]:
@@ -83,13 +103,13 @@ def raw_spec(name: str) -> dict:
 # --------------------------------------------------------------------------------------
 
 
-def test_the_default_specs_are_the_four_kinds_and_are_packaged():
+def test_the_default_specs_cover_the_four_kinds_and_are_packaged():
     assert [p.name for p in DEFAULT_SPECS] == [
-        "assurance_followup.toml", "phase2_bayes_followup.toml", "phase2_simon.toml",
-        "prior_from_trial.toml"]
+        "assurance_followup.toml", "assurance_os_followup.toml", "phase2_bayes_followup.toml",
+        "phase2_simon.toml", "prior_from_trial.toml"]
     assert DEFAULT_DESIGN_DIR.resolve() == SPEC_DIR.resolve()
     assert discover_design_specs() == [DEFAULT_DESIGN_DIR / p.name for p in DEFAULT_SPECS]
-    assert sorted(load_design_spec(p).kind for p in DEFAULT_SPECS) == sorted(KINDS)
+    assert sorted({load_design_spec(p).kind for p in DEFAULT_SPECS}) == sorted(KINDS)
     # `bayesblina run` globs models/*.toml for analyses: the design specs are not among them
     assert not list((ROOT / "models").glob("phase2_*.toml"))
     pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
@@ -589,3 +609,182 @@ def test_a_map_prior_study_fits_passes_the_gate_and_agrees_with_the_quadrature(t
     assert all(a >= 1 for a in mix["a"]) and all(b >= 1 for b in mix["b"])  # ELIR defined
     assert result.summary["ess"]["MAP prior"]["elir"] > 0
     assert "MAP prior" in result.finding
+
+
+# --------------------------------------------------------------------------------------
+# Time to event from a survival analysis's posterior
+# --------------------------------------------------------------------------------------
+
+TTE_FROM_POSTERIOR = {
+    "endpoint": "time_to_event", "hazard_ratio": 0.6, "log_hr_mean": -0.35, "log_hr_sd": 0.3,
+    "accrual": [{"duration": 24.0, "rate": 6.0}], "survival_analysis": "survival_os",
+    "survival_arm": "experimental", "calendar_times": [6.0, 24.0, 48.0]}
+
+
+def test_both_arms_follow_proportional_hazards():
+    k, lam, hr = np.array([0.7, 1.0, 1.6]), np.array([4.0, 10.0, 25.0]), 0.6
+    t = 7.3
+    for arm in ("control", "experimental"):
+        given = lam
+        c, e = arm_scales(k, given, hr, arm)
+        assert np.allclose((c if arm == "control" else e), given)
+        s_c, s_e = np.exp(-((t / c) ** k)), np.exp(-((t / e) ** k))
+        assert np.allclose(s_e, s_c ** hr, rtol=1e-12)  # S_e = S_c^HR
+
+
+def test_analysis_time_is_where_the_expected_events_reach_them():
+    k, lam = np.array([0.8, 1.1, 1.5]), np.array([6.0, 11.0, 20.0])
+    plan, hr, events = [(12.0, 3.0), (24.0, 6.0)], 0.6, 120.0
+    got = analysis_time(k, lam, plan, events, hazard_ratio=hr, allocation=0.4,
+                        arm="experimental", max_follow_up=30.0)
+    c, e = arm_scales(k, lam, hr, "experimental")
+    for i in range(k.size):
+        def total(t, i=i):
+            per = [expected_events_per_draw(k[i], s[i], plan, [t], 30.0)[0, 0] for s in (c, e)]
+            return 0.6 * per[0] + 0.4 * per[1] - events
+        assert got[i] == pytest.approx(optimize.brentq(total, 0.0, 200.0, xtol=1e-12),
+                                       rel=1e-9)
+    # more events than patients: never
+    assert np.isnan(analysis_time(k, lam, plan, 200.0, hazard_ratio=hr)).all()
+
+
+def test_a_study_from_a_survival_posterior_averages_over_its_draws():
+    k, lam = np.array([0.9, 1.1, 1.3]), np.array([9.0, 11.0, 14.0])
+    spec = design_spec_from_options("assurance", TTE_FROM_POSTERIOR)
+    assert spec.needs_analysis == "survival_os"
+    res = run_design(spec, figure=False, analyses={"survival_os": fake_survival(k, lam)})
+    table = res.tables["expected events over calendar time"]
+    # each draw alone: a fixed Weibull control arm (the experimental arm's scale turned into
+    # the control's by the design HR), the same plan
+    fixed = TTE_FROM_POSTERIOR | {"survival_analysis": None, "survival_arm": None}
+    singles = []
+    for ki, li in zip(k, lam, strict=True):
+        opts = {key: v for key, v in fixed.items() if v is not None}
+        opts |= {"weibull_shape": float(ki), "weibull_scale": float(li * 0.6 ** (1 / ki))}
+        singles.append(run_design(design_spec_from_options("assurance", opts), figure=False))
+    mean_total = np.mean([r.tables["expected events over calendar time"]["events_total"]
+                          for r in singles], axis=0)
+    assert np.allclose(table["events_total"], mean_total, rtol=1e-10)
+    times = sorted(r.summary["analysis_time"] for r in singles)
+    assert res.summary["analysis_time"] == pytest.approx(times[1], rel=1e-9)  # the median
+    lo, hi = res.summary["analysis_time_interval"]
+    # quantiles of the draws themselves: of three, the 2.5% and 97.5% are the extremes
+    assert (lo, hi) == (pytest.approx(times[0], rel=1e-9), pytest.approx(times[2], rel=1e-9))
+    assert res.summary["assurance"] == singles[0].summary["assurance"]  # the log-HR prior's
+    assert res.summary["time_unit"] == "months" and "months" in res.finding
+    assert "3 posterior draws of survival_os (weakly_informative)" in res.finding
+    assert res.tables["probability of success"]["event model"].iloc[0].startswith(
+        "experimental arm: 3 posterior draws")
+
+
+def test_a_study_on_a_fit_that_failed_the_gate_reports_nothing():
+    spec = design_spec_from_options("assurance", TTE_FROM_POSTERIOR)
+    res = run_design(spec, analyses={"survival_os": fake_survival(1.0, 10.0, passed=False)})
+    assert res.status == "FAILED" and not res.passed
+    assert res.tables == {} and res.figure is None
+    assert "FAILED the diagnostics gate" in res.finding
+    json.dumps(res.summary, allow_nan=False)
+
+
+@pytest.mark.parametrize(("change", "part"), [
+    ({"weibull_shape": 1.0, "weibull_scale": 10.0}, "key 'weibull_shape'"),
+    ({"accrual": None}, "key 'accrual'"),
+])
+def test_survival_analysis_rules(change, part):
+    opts = {k: v for k, v in (TTE_FROM_POSTERIOR | change).items() if v is not None}
+    with pytest.raises(SpecError, match=re.escape(part)):
+        design_spec_from_options("assurance", opts)
+
+
+def test_survival_keys_without_survival_analysis_are_refused():
+    opts = {k: v for k, v in TTE_FROM_POSTERIOR.items() if k != "survival_analysis"}
+    with pytest.raises(SpecError, match=r"key 'survival_arm'.*without survival_analysis"):
+        design_spec_from_options("assurance", opts)
+
+
+def test_an_analysis_not_in_the_run_or_a_wrong_prior_set_is_refused():
+    spec = design_spec_from_options("assurance", TTE_FROM_POSTERIOR)
+    with pytest.raises(SpecError, match=r"survival_analysis = 'survival_os' is not an "
+                                        r"analysis of this run \(its analyses: none\)"):
+        run_design(spec, figure=False)
+    other = design_spec_from_options("assurance",
+                                     TTE_FROM_POSTERIOR | {"survival_prior_set": "flat"})
+    with pytest.raises(SpecError, match="'flat' is not a prior set of 'survival_os': allowed "
+                                        "weakly_informative"):
+        run_design(other, figure=False, analyses={"survival_os": default_fake()})
+    # before any fit, against the run's specs
+    os_spec = SimpleNamespace(analysis=SimpleNamespace(name="survival_os"),
+                              priors={"weakly_informative": None})
+    rfs_spec = SimpleNamespace(analysis=SimpleNamespace(name="survival_rfs"), priors={})
+    check_design_analyses([spec], [os_spec])
+    with pytest.raises(SpecError, match=r"key 'survival_analysis': 'survival_os' is not an "
+                                        r"analysis of this run \(its analyses: survival_rfs\)"):
+        check_design_analyses([spec], [rfs_spec])
+    with pytest.raises(SpecError, match="key 'survival_prior_set': 'flat' is not a prior set"):
+        check_design_analyses([other], [os_spec])
+
+
+def test_the_default_tte_study_reads_the_os_analysis():
+    spec = load_design_spec(SPEC_DIR / "assurance_os_followup.toml")
+    assert spec.needs_analysis == "survival_os"
+    assert (ROOT / "models" / "survival_os.toml").is_file()
+
+
+# --------------------------------------------------------------------------------------
+# Two arms, binary
+# --------------------------------------------------------------------------------------
+
+TWO_ARM = {"x": 14, "n": 44, "n_new": 30, "n_control": 30,
+           "control_prior": {"a": 3.0, "b": 17.0}, "rule": "difference", "threshold": 0.9,
+           "n_grid": [20, 30, 40]}
+
+
+def test_a_two_arm_study_is_the_engines_double_sum():
+    res = run_design(design_spec_from_options("assurance", TWO_ARM), figure=False)
+    prior_e, prior_c = power_prior(14, 44, 1.0), BetaMixture.beta(3.0, 17.0)
+    flat = BetaMixture.beta(1.0, 1.0)
+    direct = two_arm_assurance(prior_e, prior_c, 30, 30, DifferenceRule(0.9, flat, flat))
+    assert res.summary["assurance"] == direct.probability
+    by_n = res.tables["assurance by n"].set_index("n_new")
+    for n in (20, 40):
+        assert by_n.loc[n, "assurance"] == two_arm_assurance(
+            prior_e, prior_c, n, n, DifferenceRule(0.9, flat, flat)).probability
+    # the predictive table sums to one; success if equal is a type I error-like figure
+    pred = res.tables["experimental arm predictive distribution"]
+    assert pred["probability"].sum() == pytest.approx(1.0, abs=1e-12)
+    assert res.summary["success_if_equal"] < 0.15 < res.summary["assurance"]
+    assert res.finding.startswith("A two-arm trial of 30 experimental and 30 control")
+
+
+def test_a_two_arm_fisher_study_is_fishers_test():
+    opts = {k: v for k, v in TWO_ARM.items() if k != "threshold"} | {
+        "rule": "fisher", "fisher_alpha": 0.05, "n_new": 12, "n_control": 10, "n_grid": [12]}
+    res = run_design(design_spec_from_options("assurance", opts), figure=False)
+    # brute force: every outcome pair through scipy's Fisher test, weighted by the predictives
+    prior_e, prior_c = power_prior(14, 44, 1.0), BetaMixture.beta(3.0, 17.0)
+    pe, pc = prior_e.predictive_pmf(12), prior_c.predictive_pmf(10)
+    total = 0.0
+    for xe in range(13):
+        for xc in range(11):
+            pval = stats.fisher_exact([[xe, 12 - xe], [xc, 10 - xc]], alternative="greater")[1]
+            total += pe[xe] * pc[xc] * (pval <= 0.05)
+    assert res.summary["assurance"] == pytest.approx(total, rel=1e-12)
+    assert res.summary["assurance"] == two_arm_assurance(
+        prior_e, prior_c, 12, 10, FisherRule(0.05)).probability
+
+
+@pytest.mark.parametrize(("change", "part"), [
+    ({"control_prior": None}, "key 'control_prior': a two-arm trial needs one control"),
+    ({"rule": "posterior", "threshold": None, "p0": 0.1},
+     "key 'rule': rule = 'posterior' is a single-arm rule"),
+    ({"n_control": None, "control_prior": None}, "key 'rule': rule = 'difference' compares two"),
+    ({"n_control": None}, "key 'control_prior': is not allowed without n_control"),
+    ({"rule": "fisher", "threshold": None}, "key 'fisher_alpha'"),
+    ({"fisher_alpha": 0.05}, "key 'fisher_alpha'"),
+    ({"delta": 1.0}, "key 'delta'"),
+    ({"threshold": None}, "key 'threshold'"),
+])
+def test_two_arm_rules_name_the_key(change, part):
+    opts = {k: v for k, v in (TWO_ARM | change).items() if v is not None}
+    with pytest.raises(SpecError, match=re.escape(part)):
+        design_spec_from_options("assurance", opts)
