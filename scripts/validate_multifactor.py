@@ -14,14 +14,20 @@ packaged with bayesblina: the report and the docs page ``subgroups_multifactor``
 and rewrites the prose of the validation section of ``docs/analyses/subgroups_multifactor.md``
 from those tables (the tables themselves are rendered from the stored CSVs when the docs
 are built, by ``bayesblina-table`` directives). Usage:
-``python scripts/validate_multifactor.py [--reps 200] [--fixed-reps 25] [--workers 2]``
+``python scripts/validate_multifactor.py [--reps 200] [--fixed-reps 25] [--workers N |
+--scheduler tcp://host:8786] [--out-dir DIR]``
 (about 75 minutes on 2 cores; ``--docs-only`` rewrites the docs section's prose from the
-stored tables). Same seed, identical tables.
+stored tables). The replications run through :func:`bayesblina.core.parallel.run_batches`:
+on every local core by default (``--workers`` fewer), or on a running Dask cluster
+(``--scheduler``); with ``--out-dir`` each finished replication is kept in
+``DIR/sbc`` and ``DIR/fixed_truth``, so an interrupted run started again with the same
+options computes only the missing ones. Same seed, identical tables, whatever the backend.
 """
 
 from __future__ import annotations
 
 import argparse
+import sys
 import time
 from pathlib import Path
 
@@ -35,6 +41,7 @@ from bayesblina.analyses.multifactor.validation import (
 from bayesblina.analyses.multifactor.validation_tables import RESULTS, load_results
 from bayesblina.analyses.registry import load_spec
 from bayesblina.core.spec import SamplerSettings
+from bayesblina.errors import BayesblinaError
 from bayesblina.io import write_text
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -100,7 +107,15 @@ def main() -> None:
     ap.add_argument("--spec", default=str(ROOT / "models" / "subgroups_multifactor.toml"))
     ap.add_argument("--reps", type=int, default=200)
     ap.add_argument("--fixed-reps", type=int, default=25)
-    ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--workers", type=int, default=None,
+                    help="local worker processes (default: every core; 1: in this process)")
+    ap.add_argument("--scheduler", default=None,
+                    help="address of a running Dask scheduler, e.g. tcp://host:8786")
+    ap.add_argument("--out-dir", type=Path, default=None,
+                    help="folder that keeps finished replications, to resume a run")
+    ap.add_argument("--results", type=Path, default=OUT,
+                    help="folder of the tables (default: the packaged ones, which the docs "
+                         "quote; another folder leaves the docs page alone)")
     ap.add_argument("--seed", type=int, default=2016)
     ap.add_argument("--draws", type=int, default=500)
     ap.add_argument("--tune", type=int, default=500)
@@ -115,20 +130,28 @@ def main() -> None:
           "options": spec.options}
     settings = SamplerSettings(draws=args.draws, tune=args.tune, chains=2, cores=1,
                                target_accept=spec.sampler.target_accept)
-    OUT.mkdir(parents=True, exist_ok=True)
+    out = args.results
+    out.mkdir(parents=True, exist_ok=True)
     t0 = time.time()
-    table = sbc(kw, args.reps, seed=args.seed, settings=settings, workers=args.workers)
-    write_text(OUT / "multifactor_sbc.csv", table.to_csv(index=False, float_format="%.6g"))
+    backend = {"workers": args.workers, "scheduler": args.scheduler, "progress": True}
+    out_dir = args.out_dir
+    table = sbc(kw, args.reps, seed=args.seed, settings=settings, **backend,
+                out_dir=None if out_dir is None else out_dir / "sbc")
+    write_text(out / "multifactor_sbc.csv", table.to_csv(index=False, float_format="%.6g"))
     checks = sbc_checks(table)
-    write_text(OUT / "multifactor_sbc_checks.csv", checks.to_csv(index=False, float_format="%.4g"))
+    write_text(out / "multifactor_sbc_checks.csv", checks.to_csv(index=False, float_format="%.4g"))
     print(checks.to_string(), f"\nSBC: {time.time() - t0:.0f} s", flush=True)
     t0 = time.time()
     fixed = fixed_truth(kw, n_reps=args.fixed_reps, seed=args.seed, settings=settings,
-                        workers=args.workers)
-    write_text(OUT / "multifactor_fixed_truth.csv", fixed.to_csv(index=False, float_format="%.4g"))
+                        **backend, out_dir=None if out_dir is None else out_dir / "fixed_truth")
+    write_text(out / "multifactor_fixed_truth.csv", fixed.to_csv(index=False, float_format="%.4g"))
     print(fixed.to_string(), f"\nfixed truths: {time.time() - t0:.0f} s")
-    update_docs(args)
+    if out.resolve() == OUT.resolve():  # the docs quote the packaged tables only
+        update_docs(args)
 
 
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+    except BayesblinaError as err:  # e.g. a scheduler that cannot be reached: no traceback
+        sys.exit(f"validate_multifactor: {err}")

@@ -17,26 +17,40 @@ Both simulate this trial's structure (its parts and sizes, :data:`PHASE_SIZES`, 
 levels, :data:`~bayesblina.reconstruct.margins.LEVELS`): they validate the model fitted
 to this trial's packaged margins, not to margins given inline.
 
+The replications run in batches through :func:`bayesblina.core.parallel.run_batches`: in
+this process, on every local core, or on a Dask cluster, and resumable from a folder of
+finished batches. Replication ``r`` is seeded by ``numpy.random.default_rng([seed, r])`` (a
+``SeedSequence`` keyed by the study's seed and the replication), so a table does not depend
+on where its replications ran, on the number of workers or on the batch size.
+
 ``scripts/validate_multifactor.py`` runs both at full size and writes the tables the docs
 quote; ``tests/analyses/multifactor/test_model.py`` runs a reduced version.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass
-from typing import Any
+import hashlib
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
+from pydantic import BaseModel
 from scipy import stats
 
 from bayesblina.analyses.multifactor.model import MultifactorModel
 from bayesblina.analyses.multifactor.terms import contrast_name
 from bayesblina.analyses.subgroups.quadrature import scipy_prior
+from bayesblina.core.parallel import run_batches
 from bayesblina.core.spec import SamplerSettings
-from bayesblina.reconstruct.margins import LEVELS, PHASES, margins_of
+from bayesblina.errors import SpecError
+from bayesblina.reconstruct.margins import LEVELS, PHASES, Margins, margins_of
+
+if TYPE_CHECKING:
+    import distributed
 
 PHASE_SIZES = {"pk_expansion": 26, "phase_2": 44}
 @dataclass(frozen=True)
@@ -126,45 +140,95 @@ def _fit_one(model: MultifactorModel, pts: pd.DataFrame, settings: SamplerSettin
     return model.fit(settings)
 
 
-def _worker(args: tuple[Any, ...]) -> list[dict[str, Any]]:
-    spec_kw, tasks, seed, settings, n_keep = args
-    model = MultifactorModel(**spec_kw)
-    names = [contrast_name(*c) for c in model.contrasts()]
+#: the model a process last built, by token of its spec, with the spec's own margins: built
+#: and compiled once per process (a worker of a cluster, or this process), then refitted
+#: batch after batch (each fit replaces its data, so the spec's margins are kept aside)
+_MODELS: dict[str, tuple[MultifactorModel, Margins]] = {}
+
+
+def _model(token: str, spec_kw: dict[str, Any]) -> tuple[MultifactorModel, Margins]:
+    if token not in _MODELS:
+        _MODELS.clear()  # one at a time: a compiled model is large
+        model = MultifactorModel(**spec_kw)
+        _MODELS[token] = (model, model.margins)
+    return _MODELS[token]
+
+
+def _replicate(model: MultifactorModel, published: Margins, truth: Truth | None, rep: int,
+               seed: int, settings: SamplerSettings, n_keep: int) -> list[dict[str, Any]]:
+    """One replication: truth, trial, margins, fit; one row per contrast.
+
+    ``published``: the spec's margins, which a fixed truth's covariates follow (not
+    ``model.margins``: those are the previous replication's once the model was refitted).
+    """
+    # the replication's seed is (study seed, replication), whichever process runs it: the
+    # tables do not depend on the backend, the workers or the batch size
+    rng = np.random.default_rng([seed, rep])
+    if truth is None:  # SBC: the truth is a draw from the prior
+        mu, beta, pi = draw_prior_truth(rng, model)
+    else:
+        mu, beta, pi = _fixed(truth, model, published)
+    pts = simulate_patients(rng, model.latent, model.terms, mu, beta, pi)
+    s = settings.model_copy(update={"seed": int(rng.integers(2**31))})
+    idata = _fit_one(model, pts, s)
+    lor = idata.posterior["log_odds_ratio"]
+    draws = lor.stack(sample=("chain", "draw")).transpose("sample", "contrast").values
+    thin = draws[np.linspace(0, len(draws) - 1, n_keep).astype(int)]
+    true = _contrast_truth(model, beta)
+    n_div = int(idata.sample_stats["diverging"].sum())
     out = []
-    for truth, rep in tasks:
-        rng = np.random.default_rng([seed, rep])
-        if truth is None:  # SBC: the truth is a draw from the prior
-            mu, beta, pi = draw_prior_truth(rng, model)
-        else:
-            mu, beta, pi = _fixed(truth, model)
-        pts = simulate_patients(rng, model.latent, model.terms, mu, beta, pi)
-        s = settings.model_copy(update={"seed": int(rng.integers(2**31))})
-        idata = _fit_one(model, pts, s)
-        lor = idata.posterior["log_odds_ratio"]
-        draws = lor.stack(sample=("chain", "draw")).transpose("sample", "contrast").values
-        thin = draws[np.linspace(0, len(draws) - 1, n_keep).astype(int)]
-        true = _contrast_truth(model, beta)
-        n_div = int(idata.sample_stats["diverging"].sum())
-        for j, name in enumerate(names):
-            lo, hi = np.quantile(draws[:, j], [0.05, 0.95])
-            out.append({
-                "truth_name": "prior" if truth is None else truth.name,
-                "rep": rep, "contrast": name, "truth": float(true[j]),
-                "rank": int((thin[:, j] < true[j]).sum()), "n_ranks": n_keep + 1,
-                "mean": float(draws[:, j].mean()), "sd": float(draws[:, j].std()),
-                "q05": float(lo), "q95": float(hi), "covered90": bool(lo <= true[j] <= hi),
-                "divergences": n_div,
-            })
+    for j, c in enumerate(model.contrasts()):
+        lo, hi = np.quantile(draws[:, j], [0.05, 0.95])
+        out.append({
+            "truth_name": "prior" if truth is None else truth.name,
+            "rep": rep, "contrast": contrast_name(*c), "truth": float(true[j]),
+            "rank": int((thin[:, j] < true[j]).sum()), "n_ranks": n_keep + 1,
+            "mean": float(draws[:, j].mean()), "sd": float(draws[:, j].std()),
+            "q05": float(lo), "q95": float(hi), "covered90": bool(lo <= true[j] <= hi),
+            "divergences": n_div,
+        })
     return out
 
 
-def _fixed(truth: Truth, model: MultifactorModel) -> tuple[float, dict, dict]:
+#: the columns of a replication table, in order
+COLUMNS = ("truth_name", "rep", "contrast", "truth", "rank", "n_ranks", "mean", "sd", "q05",
+           "q95", "covered90", "divergences")
+
+
+@dataclass(frozen=True)
+class _Replications:
+    """Batch ``i`` of a study: its replications' rows, as columns.
+
+    A task of :func:`~bayesblina.core.parallel.run_batches`: picklable, so it runs on a
+    cluster.
+    """
+
+    spec_kw: dict[str, Any]
+    #: ``(truth, replication)``; ``truth`` None: a draw from the prior (SBC)
+    tasks: tuple[tuple[Truth | None, int], ...]
+    seed: int
+    settings: SamplerSettings
+    n_keep: int
+    batch_size: int
+    #: names the spec: a process reuses the model it built for the same token
+    token: str
+
+    def __call__(self, i: int) -> dict[str, np.ndarray]:
+        model, published = _model(self.token, self.spec_kw)
+        rows = [row for truth, rep in self.tasks[i * self.batch_size:(i + 1) * self.batch_size]
+                for row in _replicate(model, published, truth, rep, self.seed, self.settings,
+                                      self.n_keep)]
+        return {c: np.array([r[c] for r in rows]) for c in COLUMNS}
+
+
+def _fixed(truth: Truth, model: MultifactorModel,
+           published: Margins) -> tuple[float, dict, dict]:
     beta = {f: np.array([truth.beta.get(f, {}).get(lv, 0.0) for lv in LEVELS[f]])
             for f in model.terms}
     cells = _cells(model.latent)
     # covariates: the trial's published margins per study part, independent, plus the
     # truth's associations (log odds added to the matching cells)
-    m = model.margins
+    m = published
     pi = {}
     for phase in PHASES:
         logw = np.zeros(len(cells))
@@ -186,17 +250,40 @@ def _fixed(truth: Truth, model: MultifactorModel) -> tuple[float, dict, dict]:
 
 
 def _run(spec_kw: dict[str, Any], tasks: list[tuple[Truth | None, int]], seed: int,
-         settings: SamplerSettings, n_keep: int, workers: int) -> pd.DataFrame:
-    # each worker builds and compiles the model once, then refits it for its tasks
-    chunks = [tasks[w::workers] for w in range(workers)]
-    args = [(spec_kw, c, seed, settings, n_keep) for c in chunks if c]
-    if workers == 1:
-        rows = [r for a in args for r in _worker(a)]
-    else:
-        with ProcessPoolExecutor(max_workers=workers) as pool:
-            rows = [r for part in pool.map(_worker, args) for r in part]
-    return (pd.DataFrame(rows).sort_values(["truth_name", "rep", "contrast"])
-            .reset_index(drop=True))
+         settings: SamplerSettings, n_keep: int, study: str, backend: dict[str, Any],
+         batch_size: int) -> pd.DataFrame:
+    """The replications' table, computed in batches by ``run_batches``.
+
+    ``backend``: its ``workers``, ``client``, ``scheduler``, ``out_dir`` and ``progress``.
+    """
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+        raise SpecError(f"batch_size must be a whole number >= 1 (got {batch_size!r})")
+    spec = _spec_token(spec_kw)
+    task = _Replications(spec_kw, tuple(tasks), seed, settings, n_keep, batch_size, spec)
+    key = {"study": study, "seed": seed, "spec_sha256": spec, "n_keep": n_keep,
+           "batch_size": batch_size, "settings": settings.model_dump(mode="json"),
+           "replications": [[None if t is None else t.name, r] for t, r in tasks],
+           "truths": sorted({json.dumps(asdict(t)) for t, _ in tasks if t is not None})}
+    n_batches = -(-len(tasks) // batch_size)
+    batches = run_batches(task, n_batches, key=key, **backend)
+    table = pd.DataFrame({c: np.concatenate([b[c] for b in batches]) for c in COLUMNS})
+    # numpy's fixed-width strings back to Python strings, as a table of rows would hold
+    for c in ("truth_name", "contrast"):
+        table[c] = table[c].astype(object)
+    return table.sort_values(["truth_name", "rep", "contrast"]).reset_index(drop=True)
+
+
+def _spec_token(spec_kw: dict[str, Any]) -> str:
+    """SHA-256 of what the model is built from (margins, prior, options), as text."""
+    def plain(obj: Any) -> Any:
+        if isinstance(obj, pd.DataFrame):
+            return obj.to_csv(index=False)
+        if isinstance(obj, BaseModel):
+            return obj.model_dump(mode="json")
+        return repr(obj)
+
+    text = json.dumps(spec_kw, sort_keys=True, default=plain)
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def sbc(
@@ -206,7 +293,12 @@ def sbc(
     seed: int = 2016,
     settings: SamplerSettings | None = None,
     n_keep: int = 99,
-    workers: int = 1,
+    workers: int | None = 1,
+    client: distributed.Client | None = None,
+    scheduler: str | None = None,
+    out_dir: str | Path | None = None,
+    batch_size: int = 1,
+    progress: bool | Callable[[int, int], None] = False,
 ) -> pd.DataFrame:
     """Simulation-based calibration: one row per replication and adjusted contrast.
 
@@ -222,16 +314,26 @@ def sbc(
         Sampler settings of each fit (its seed is replaced per replication).
     n_keep : int
         Posterior draws kept (evenly spaced) for the rank; ranks take ``n_keep + 1`` values.
-    workers : int
-        Processes.
+    workers, client, scheduler, out_dir, progress
+        Where the replications run and where finished batches are kept, as in
+        :func:`~bayesblina.core.parallel.run_batches` (``workers=1``, the default: in this
+        process; ``None``: every local core). Each process builds and compiles the model
+        once and refits it for every replication it is given.
+    batch_size : int
+        Replications per batch (the unit that is resumed from ``out_dir``).
 
     Returns
     -------
     pandas.DataFrame
-        ``rep, contrast, truth, rank, n_ranks, mean, sd, q05, q95, covered90, divergences``.
+        ``truth_name, rep, contrast, truth, rank, n_ranks, mean, sd, q05, q95, covered90,
+        divergences``. Replication ``r`` is seeded by ``(seed, r)``: the same table whatever
+        the backend, the number of workers or the batch size.
     """
     settings = settings or SamplerSettings(draws=500, tune=500, chains=2, cores=1)
-    return _run(spec_kw, [(None, r) for r in range(n_reps)], seed, settings, n_keep, workers)
+    backend = {"workers": workers, "client": client, "scheduler": scheduler,
+               "out_dir": out_dir, "progress": progress}
+    return _run(spec_kw, [(None, r) for r in range(n_reps)], seed, settings, n_keep,
+                "multifactor_sbc", backend, batch_size)
 
 
 def sbc_checks(table: pd.DataFrame, n_bins: int = 10) -> pd.DataFrame:
@@ -263,14 +365,27 @@ def fixed_truth(
     *,
     seed: int = 2016,
     settings: SamplerSettings | None = None,
-    workers: int = 1,
+    workers: int | None = 1,
+    client: distributed.Client | None = None,
+    scheduler: str | None = None,
+    out_dir: str | Path | None = None,
+    batch_size: int = 1,
+    progress: bool | Callable[[int, int], None] = False,
 ) -> pd.DataFrame:
-    """Bias, 90% coverage and posterior/prior SD ratio per fixed truth and contrast."""
+    """Bias, 90% coverage and posterior/prior SD ratio per fixed truth and contrast.
+
+    Replication ``r`` of every truth is seeded by ``(seed, r)`` (the truths share their
+    random numbers); ``workers``, ``client``, ``scheduler``, ``out_dir``, ``batch_size``
+    and ``progress`` as in :func:`sbc`.
+    """
     settings = settings or SamplerSettings(draws=500, tune=500, chains=2, cores=1)
     model = MultifactorModel(**spec_kw)
     prior_sd = _prior_contrast_sd(model, np.random.default_rng(seed))
     tasks = [(t, r) for t in truths for r in range(n_reps)]
-    table = _run(spec_kw, tasks, seed, settings, 99, workers)
+    backend = {"workers": workers, "client": client, "scheduler": scheduler,
+               "out_dir": out_dir, "progress": progress}
+    table = _run(spec_kw, tasks, seed, settings, 99, "multifactor_fixed_truth", backend,
+                 batch_size)
     out = []
     for t in truths:
         tab = table[table["truth_name"] == t.name]
