@@ -8,11 +8,14 @@
   mixture), effective sample sizes, a follow-up's operating characteristics;
 * :mod:`bayesblina.design.assurance`: the probability of success of a new trial, binary and
   time to event;
-* :mod:`bayesblina.design.studies`: design studies as TOML specs (``models/design/``).
+* :mod:`bayesblina.design.studies`: design studies as TOML specs (``models/design/``);
+* :mod:`bayesblina.design.escalation` (with :mod:`~bayesblina.design.escalation_rules`):
+  dose-escalation designs for simulation (3+3, BOIN, CRM, BLRM with EWOC).
 
-Every public name of these modules is importable from here. Those of ``priors`` and
-``studies`` load on first use: ``priors`` imports PyMC (for the MAP prior), which the exact
-engines do not need, so ``import bayesblina.design`` stays light.
+Every public name of these modules is importable from here. Those of ``priors``,
+``studies`` and ``escalation`` load on first use: ``priors`` imports PyMC (for the MAP
+prior) and ``escalation`` the dose-toxicity room (whose package imports PyMC), which the
+exact engines do not need, so ``import bayesblina.design`` stays light.
 """
 
 from __future__ import annotations
@@ -82,10 +85,19 @@ _LAZY = {
     **dict.fromkeys(
         ("DEFAULT_DESIGN_DIR", "KINDS", "AssuranceParams", "BayesParams", "DesignResult",
          "DesignSection", "DesignSpec", "OptionField", "PriorParams", "SimonParams",
-         "design_spec_from_options", "discover_design_specs", "find_design_spec",
+         "check_design_analyses", "design_spec_from_options", "discover_design_specs",
+         "find_design_spec",
          "is_design_spec", "keys_table", "load_design_spec", "load_design_specs",
          "option_fields", "parse_design_spec", "run_design", "study_table"),
         "bayesblina.design.studies"),
+    # the escalation designs decide on the dose-toxicity room's grid engines (its package
+    # imports PyMC)
+    **dict.fromkeys(
+        ("ALL_TOO_TOXIC", "BLRM", "BOIN", "CONTINUE", "CRM", "ENOUGH_AT_MTD", "MAX_N",
+         "REASONS", "RULE", "Decision", "EscalationDesign", "RowCache", "ThreePlusThree",
+         "Trials", "boin_boundaries", "boin_boundary_table", "boin_select_mtd",
+         "tite_log_weights"),
+        "bayesblina.design.escalation"),
 }
 
 __all__ = [  # grouped by module
@@ -104,7 +116,7 @@ __all__ = [  # grouped by module
     "logrank_power", "prob_difference", "schoenfeld_events", "single_arm_assurance",
     "single_arm_success", "tte_assurance", "two_arm_assurance", "two_arm_success",
     "weibull_draws",
-    # priors and studies (loaded on first use)
+    # priors, studies and escalation (loaded on first use)
     *_LAZY,
 ]
 
