@@ -10,12 +10,16 @@
   time to event;
 * :mod:`bayesblina.design.studies`: design studies as TOML specs (``models/design/``);
 * :mod:`bayesblina.design.escalation` (with :mod:`~bayesblina.design.escalation_rules`):
-  dose-escalation designs for simulation (3+3, BOIN, CRM, BLRM with EWOC).
+  dose-escalation designs for simulation (3+3, BOIN, CRM, BLRM with EWOC);
+* :mod:`bayesblina.design.simulation`: their operating characteristics by simulation on
+  common random numbers (any core count or a Dask cluster, same answers);
+* :mod:`bayesblina.design.pathways`: dose-transition pathways.
 
 Every public name of these modules is importable from here. Those of ``priors``,
-``studies`` and ``escalation`` load on first use: ``priors`` imports PyMC (for the MAP
-prior) and ``escalation`` the dose-toxicity room (whose package imports PyMC), which the
-exact engines do not need, so ``import bayesblina.design`` stays light.
+``studies``, ``escalation``, ``simulation`` and ``pathways`` load on first use: ``priors``
+imports PyMC (for the MAP prior), ``escalation`` the dose-toxicity room (whose package
+imports PyMC) and ``simulation`` Dask, which the exact engines do not need, so
+``import bayesblina.design`` stays light.
 """
 
 from __future__ import annotations
@@ -98,6 +102,11 @@ _LAZY = {
          "Trials", "boin_boundaries", "boin_boundary_table", "boin_select_mtd",
          "tite_log_weights"),
         "bayesblina.design.escalation"),
+    **dict.fromkeys(
+        ("REASON_CODES", "Scenario", "SimulationResult", "oc_figure", "simulate",
+         "simulate_batch", "trial_draws"),
+        "bayesblina.design.simulation"),
+    **dict.fromkeys(("pathways_figure", "transition_pathways"), "bayesblina.design.pathways"),
 }
 
 __all__ = [  # grouped by module
@@ -116,7 +125,7 @@ __all__ = [  # grouped by module
     "logrank_power", "prob_difference", "schoenfeld_events", "single_arm_assurance",
     "single_arm_success", "tte_assurance", "two_arm_assurance", "two_arm_success",
     "weibull_draws",
-    # priors, studies and escalation (loaded on first use)
+    # priors, studies and the escalation modules (loaded on first use)
     *_LAZY,
 ]
 

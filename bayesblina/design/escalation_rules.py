@@ -32,6 +32,7 @@ References
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Sequence
 from dataclasses import KW_ONLY, dataclass, field
@@ -720,11 +721,27 @@ def boin_select_mtd(
     return np.where(adm.any(axis=1) & ~eliminated[:, 0], pick, -1)
 
 
-def _eliminated(target: float, cutoff: float, n: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """Levels eliminated by BOIN's safety rule (and all above them), ``(B, K)`` bool."""
+@functools.lru_cache(maxsize=64)
+def _elimination_table(target: float, cutoff: float, n_max: int) -> np.ndarray:
+    """BOIN's safety rule for every ``(n, y)`` with ``y <= n <= n_max``: bool ``[n, y]``."""
+    n = np.arange(n_max + 1)[:, None]
+    y = np.arange(n_max + 1)[None, :]
     with np.errstate(invalid="ignore"):
-        over = betaincc(y + 1.0, np.maximum(n - y, 0.0) + 1.0, target)
-    return np.logical_or.accumulate((n >= 3) & (over > cutoff), axis=1)
+        over = betaincc(y + 1.0, np.maximum(n - y, 0) + 1.0, target)
+    return (n >= 3) & (y <= n) & (over > cutoff)
+
+
+def _eliminated(target: float, cutoff: float, n: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Levels eliminated by BOIN's safety rule (and all above them), ``(B, K)`` bool.
+
+    The rule depends on the counts only: one table per (target, cutoff, largest n), looked
+    up for every trial and level (the beta tail per trial and level was half a simulation's
+    time).
+    """
+    n = np.asarray(n)
+    y = np.asarray(y)
+    table = _elimination_table(float(target), float(cutoff), int(n.max(initial=0)))
+    return np.logical_or.accumulate(table[n.astype(np.intp), y.astype(np.intp)], axis=1)
 
 
 @dataclass(frozen=True)

@@ -88,7 +88,7 @@ def test_the_exact_engines_do_not_import_pymc():
 
 def test_the_package_exports_every_public_name_of_the_design_modules():
     for name in ("simon", "monitoring", "mixture", "assurance", "priors", "studies",
-                 "escalation"):
+                 "escalation", "simulation", "pathways"):
         module = importlib.import_module(f"bayesblina.design.{name}")
         missing = [n for n in module.__all__ if n not in design.__all__]
         assert not missing, (name, missing)
