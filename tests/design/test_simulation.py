@@ -7,11 +7,13 @@ import pickle
 from dataclasses import dataclass, field
 from typing import ClassVar
 
+import distributed
 import numpy as np
 import pytest
 from matplotlib.figure import Figure
 from scipy.stats import binom
 
+from bayesblina.core.parallel import local_cluster
 from bayesblina.design.escalation import (
     ALL_TOO_TOXIC,
     BOIN,
@@ -184,6 +186,21 @@ def test_same_seed_same_result_and_batch_layout_does_not_matter():
         assert a.trials.equals(other.trials)
         assert a.summary.equals(other.summary)
     assert not a.trials.equals(run(designs, n=1000, seed=3).trials)
+
+
+def test_a_dask_cluster_gives_the_same_trials_as_one_process():
+    """Issue 13: the results for a seed are the same whatever the backend or worker count."""
+    designs = [BOIN(5, 0.3, max_n=12), ThreePlusThree(5)]
+    here = simulate(designs, SCEN, 1200, 5, workers=1, batch_size=300, progress=False)
+    with (local_cluster(2) as cluster,
+          distributed.Client(cluster, set_as_default=False) as client):
+        on_client = simulate(designs, SCEN, 1200, 5, client=client, batch_size=300,
+                             progress=False)
+        by_address = simulate(designs, SCEN, 1200, 5, scheduler=cluster.scheduler_address,
+                              batch_size=300, progress=False)
+    for other in (on_client, by_address):
+        assert here.trials.equals(other.trials)
+        assert here.summary.equals(other.summary)
 
 
 def test_trial_seeds_are_the_spawned_children():
