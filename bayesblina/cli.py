@@ -2,6 +2,9 @@
 
 ``bayesblina design simon|bayes|prior|assurance [options]`` computes a design study from
 options (the keys of the spec's table, ``--p0 0.1``; the same validation as a spec file);
+``bayesblina design escalation [SPEC...]`` simulates escalation studies (the default ones
+without arguments) on every local core or a Dask cluster (``--scheduler``, ``--workers``,
+``--out-dir`` to resume, ``--n-trials``/``--seed`` overrides);
 ``bayesblina design run SPEC...`` (or ``bayesblina design SPEC.toml``) runs design spec files;
 text tables and the finding, or ``--json``. ``bayesblina run`` runs the default design specs
 (``models/design/*.toml``, or the design specs given) beside the analyses and writes them into
@@ -18,6 +21,7 @@ line; the traceback only with ``--debug``); 130 interrupted (Ctrl-C), 143 termin
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import re
 import signal
@@ -43,12 +47,14 @@ from bayesblina.design.studies import (
     KINDS,
     DesignResult,
     DesignSpec,
+    Execution,
     OptionField,
     check_design_analyses,
     design_spec_from_options,
     discover_design_specs,
     find_design_spec,
     is_design_spec,
+    load_design_spec,
     load_design_specs,
     option_fields,
     run_design,
@@ -362,6 +368,78 @@ def _cmd_design_run(args: argparse.Namespace) -> int:
     return 0 if all(r.passed for r in results) else 1
 
 
+def _escalation_specs(args: argparse.Namespace) -> list[DesignSpec]:
+    """The escalation studies named (default: every default one), with the overrides."""
+    if args.specs:
+        specs = load_design_specs(args.specs)
+    else:
+        specs = [s for s in map(load_design_spec, discover_design_specs())
+                 if s.kind == "escalation"]
+    out = []
+    for spec in specs:
+        if spec.kind != "escalation":
+            raise SpecError(f"{spec.source_path}: key 'design.kind': {spec.kind!r}: "
+                            "'bayesblina design escalation' simulates kind = 'escalation' "
+                            "studies; run this one with 'bayesblina design run'")
+        update = {k: v for k, v in (("n_trials", args.n_trials), ("seed", args.seed))
+                  if v is not None}
+        if update:
+            spec = dataclasses.replace(spec, params=spec.params.model_copy(update=update))
+        out.append(spec)
+    return out
+
+
+def _cmd_design_escalation(args: argparse.Namespace) -> int:
+    """``bayesblina design escalation [SPEC...]``: simulate escalation studies."""
+    matplotlib.use("Agg")
+    specs = _escalation_specs(args)
+    results = []
+    for i, spec in enumerate(specs, start=1):
+        out_dir = None if args.out_dir is None else Path(args.out_dir) / spec.name
+        execution = Execution(workers=args.workers, scheduler=args.scheduler,
+                              out_dir=out_dir, progress=not args.quiet)
+        start = time.perf_counter()
+        _progress(f"design {spec.name} ({i}/{len(specs)}): simulating "
+                  f"{spec.params.n_trials:,} trials per scenario")  # type: ignore[attr-defined]
+        results.append(run_design(spec, figure=False, execution=execution))
+        _progress(f"design {spec.name}: {time.perf_counter() - start:.1f} s")
+    if args.json:
+        print(json.dumps([{k: r.entry()[k] for k in ("name", "kind", "title", "status", "spec",
+                                                     "spec_sha256", "summary", "finding")}
+                          for r in results], indent=2))
+    else:
+        for i, r in enumerate(results):
+            if i:
+                print()
+            print(clean(f"== {r.spec.source_path} =="))
+            _print_design(r)
+    return 0
+
+
+def _escalation_parser(dsub: Any, parents: list[argparse.ArgumentParser]) -> None:
+    esc = dsub.add_parser(
+        "escalation", parents=parents,
+        help="dose-escalation designs (3+3, BOIN, CRM, BLRM/EWOC) compared by simulation",
+        description="Simulate escalation design studies (kind = 'escalation' spec files; "
+                    "default: the default ones) on common random numbers: the same numbers "
+                    "for a seed on any number of workers or a Dask cluster.")
+    esc.add_argument("specs", nargs="*", help="escalation spec files, or names of default "
+                                              "design specs (default: every default one)")
+    esc.add_argument("--n-trials", type=_positive_int, metavar="N",
+                     help="override the trials per scenario")
+    esc.add_argument("--seed", type=_non_negative_int, metavar="N", help="override the seed")
+    esc.add_argument("--workers", type=_positive_int, metavar="N",
+                     help="local worker processes (default: every core; 1: this process)")
+    esc.add_argument("--scheduler", metavar="ADDRESS",
+                     help="a Dask scheduler to run on (tcp://host:8786)")
+    esc.add_argument("--out-dir", metavar="DIR",
+                     help="keep finished batches here (one folder per study): a rerun "
+                          "resumes where an interrupted one stopped")
+    esc.add_argument("--quiet", action="store_true", help="no progress display")
+    esc.add_argument("--json", action="store_true", help="print JSON instead of tables")
+    esc.set_defaults(func=_cmd_design_escalation)
+
+
 def _add_design_option(parser: argparse.ArgumentParser, f: OptionField) -> None:
     """``--<key>`` for one key of a design table (its value stored as ``opt_<key>``)."""
     flag = "--" + f.key.replace("_", "-")
@@ -410,6 +488,9 @@ def _design_parser(sub: Any, common: argparse.ArgumentParser) -> None:
                                         "priors, assurance; or run design spec files")
     dsub = des.add_subparsers(dest="design_command", required=True)
     for kind in KINDS:
+        if kind == "escalation":
+            _escalation_parser(dsub, [common])
+            continue
         k = dsub.add_parser(kind, help=_DESIGN_HELP[kind], parents=[common, as_json],
                             description=_DESIGN_HELP[kind] + ". The options are the keys of "
                             f"a design spec's [{kind}] table (docs/specs.md).")
@@ -476,6 +557,16 @@ def _positive_int(text: str) -> int:
         value = 0
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be a whole number >= 1 (got {text!r})")
+    return value
+
+
+def _non_negative_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be a whole number >= 0 (got {text!r})")
     return value
 
 

@@ -29,7 +29,7 @@ from bayesblina.design import (
     single_arm_assurance,
 )
 from bayesblina.design.priors import ess, power_prior
-from bayesblina.design.studies import load_design_spec, run_design
+from bayesblina.design.studies import Execution, load_design_spec, run_design
 from tests.design.survival_fake import default_fake, fake_survival
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -252,7 +252,8 @@ def test_a_run_of_design_specs_writes_them_into_the_outputs(capsys, tmp_path, mo
     assert code == 0, err
     assert fitted == []  # design specs only: nothing is fitted
     for path in EXACT:
-        assert f"EXACT   {path.stem} (design study" in out
+        status = "SIMULATED" if load_design_spec(path).kind == "escalation" else "EXACT"
+        assert f"{status:6s}  {path.stem} (design study" in out
         assert f"design {path.stem} (" in err  # a progress line per study
     check_design_outputs(out_dir, [p.stem for p in EXACT])
 
@@ -314,7 +315,9 @@ def check_design_outputs(out_dir: Path, names: list[str],
     for entry in summary["designs"]:
         name = entry["name"]
         path = DESIGN_DIR / f"{name}.toml"
-        result = run_design(load_design_spec(path), figure=False, analyses=analyses)
+        # in this process: the run simulated on every core, the numbers must not differ
+        result = run_design(load_design_spec(path), figure=False, analyses=analyses,
+                            execution=Execution(workers=1))
         assert entry["spec"] == f"models/design/{name}.toml"
         assert entry["spec_sha256"] == hashlib.sha256(path.read_bytes()).hexdigest()
         assert entry["kind"] == result.spec.kind and entry["finding"] == result.finding
@@ -326,6 +329,8 @@ def check_design_outputs(out_dir: Path, names: list[str],
             assert len(csv) == len(result.tables[title])
         if result.passed:
             assert (out_dir / entry["figure"]).read_bytes().startswith(b"\x89PNG")
+            for rel in entry["extra_figures"].values():
+                assert (out_dir / rel).read_bytes().startswith(b"\x89PNG")
         assert f'<section class="design" id="design-{name}">' in html
         assert html_escape(result.finding) in html
     return summary

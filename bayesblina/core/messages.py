@@ -16,6 +16,9 @@ from pydantic import BaseModel, ValidationError
 from bayesblina.data.tables import toml_type
 from bayesblina.errors import SpecError
 
+#: the keys that select the member of a tagged union (a prior's family, a design's type)
+TAGS = ("family", "type")
+
 #: pydantic's strict type errors, as what the key takes in TOML
 TOML_TYPES = {
     "int_type": "an integer", "float_type": "a number", "string_type": "a string",
@@ -32,12 +35,13 @@ def _unwrap(annotation: Any, raw: Any) -> Any:
         return _unwrap(typing.get_args(annotation)[0], raw)
     if origin in (typing.Union, types.UnionType):
         members = [a for a in typing.get_args(annotation) if a is not type(None)]
-        family = raw.get("family") if isinstance(raw, dict) else None
         for member in members:
             fields = getattr(member, "model_fields", {})
-            fam = fields.get("family")
-            if fam is not None and family in typing.get_args(fam.annotation):
-                return member
+            for tag in TAGS:
+                field = fields.get(tag)
+                value = raw.get(tag) if isinstance(raw, dict) else None
+                if field is not None and value in typing.get_args(field.annotation):
+                    return member
         return members[0] if len(members) == 1 else annotation
     return annotation
 
@@ -57,7 +61,12 @@ def _allowed_keys(root: type[BaseModel], raw: dict[str, Any], loc: tuple[Any, ..
             cls = typing.get_args(cls)[-1]
         else:
             return []
-        node = node.get(part) if isinstance(node, dict) else None
+        if isinstance(node, dict):
+            node = node.get(part)
+        elif isinstance(node, list) and isinstance(part, int) and part < len(node):
+            node = node[part]
+        else:
+            node = None
     cls = _unwrap(cls, node)
     if isinstance(cls, type) and issubclass(cls, BaseModel):
         return [k for k, f in cls.model_fields.items() if not f.exclude]
@@ -70,7 +79,8 @@ def _clean_loc(raw: Any, loc: tuple[Any, ...]) -> tuple[Any, ...]:
     node = raw
     for i, part in enumerate(loc):
         # pydantic puts the union member's tag after the field: p.<family>.alpha
-        if isinstance(node, dict) and node.get("family") == part and i + 1 < len(loc):
+        if (isinstance(node, dict) and i + 1 < len(loc)
+                and any(node.get(tag) == part for tag in TAGS)):
             continue
         out.append(part)
         if isinstance(node, dict):
@@ -105,12 +115,17 @@ def format_validation_error(
             value = e.get("input")
             got = "" if _is_table(value) else f" (got {value!r}, {toml_type(value)})"
             lines.append(f"{where}: key '{key}': must be {TOML_TYPES[e['type']]}{got}")
-        elif e["type"] == "union_tag_invalid":
+        elif e["type"] in ("union_tag_invalid", "union_tag_not_found"):
             ctx = e.get("ctx", {})
-            lines.append(
-                f"{where}: key '{key}.family': unknown prior family {ctx.get('tag')!r}; "
-                f"allowed: {ctx.get('expected_tags')}"
-            )
+            tag = str(ctx.get("discriminator", "'family'")).strip("'")
+            what = "prior family" if tag == "family" else f"{tag}"
+            if e["type"] == "union_tag_not_found":
+                lines.append(f"{where}: missing required key '{key}.{tag}'")
+            else:
+                lines.append(
+                    f"{where}: key '{key}.{tag}': unknown {what} {ctx.get('tag')!r}; "
+                    f"allowed: {ctx.get('expected_tags')}"
+                )
         else:
             msg = e["msg"].replace("Input should be", "must be").replace("Value error, ", "")
             got = "" if _is_table(e.get("input")) else f" (got {e.get('input')!r})"

@@ -8,7 +8,8 @@
   mixture), effective sample sizes, a follow-up's operating characteristics;
 * :mod:`bayesblina.design.assurance`: the probability of success of a new trial, binary and
   time to event;
-* :mod:`bayesblina.design.studies`: design studies as TOML specs (``models/design/``);
+* :mod:`bayesblina.design.studies`: design studies as TOML specs (``models/design/``),
+  escalation studies among them;
 * :mod:`bayesblina.design.escalation` (with :mod:`~bayesblina.design.escalation_rules`):
   dose-escalation designs for simulation (3+3, BOIN, CRM, BLRM with EWOC);
 * :mod:`bayesblina.design.simulation`: their operating characteristics by simulation on
@@ -87,12 +88,14 @@ _LAZY = {
          "map_predictive_quadrature", "map_prior", "power_prior", "robustify"),
         "bayesblina.design.priors"),
     **dict.fromkeys(
-        ("DEFAULT_DESIGN_DIR", "KINDS", "AssuranceParams", "BayesParams", "DesignResult",
-         "DesignSection", "DesignSpec", "OptionField", "PriorParams", "SimonParams",
-         "check_design_analyses", "design_spec_from_options", "discover_design_specs",
-         "find_design_spec",
-         "is_design_spec", "keys_table", "load_design_spec", "load_design_specs",
-         "option_fields", "parse_design_spec", "run_design", "study_table"),
+        ("DEFAULT_DESIGN_DIR", "DESIGN_TYPES", "KINDS", "AssuranceParams", "BLRMParams",
+         "BOINParams", "BayesParams", "CRMParams", "DesignResult", "DesignSection",
+         "DesignSpec", "EscalationParams", "Execution", "OptionField",
+         "PosteriorScenarioParams", "PriorParams", "ScenarioParams", "SimonParams",
+         "ThreePlusThreeParams", "check_design_analyses", "design_spec_from_options",
+         "discover_design_specs", "find_design_spec", "is_design_spec", "keys_table",
+         "load_design_spec", "load_design_specs", "option_fields", "parse_design_spec",
+         "posterior_scenarios", "run_design", "study_scenarios", "study_table"),
         "bayesblina.design.studies"),
     # the escalation designs decide on the dose-toxicity room's grid engines (its package
     # imports PyMC)

@@ -144,7 +144,8 @@ def _sort_key(rec: dict, n_cohorts: int) -> list[int]:
     return [rec[f"dlt_{i}"] if rec[f"n_{i}"] else -1 for i in range(1, n_cohorts + 1)]
 
 
-def pathways_figure(paths: pd.DataFrame, *, title: str = "Dose-transition pathways") -> Figure:
+def pathways_figure(paths: pd.DataFrame, *, title: str = "Dose-transition pathways",
+                    labels: Sequence[str] | None = None) -> Figure:
     """The pathways as a tree: a node per decision, an edge per number of DLTs.
 
     Parameters
@@ -152,21 +153,26 @@ def pathways_figure(paths: pd.DataFrame, *, title: str = "Dose-transition pathwa
     paths : pandas.DataFrame
         :func:`transition_pathways`.
     title : str, optional
+    labels : sequence of str, optional
+        The levels' names (a dose, a regimen); default ``level 0``, ``level 1``, ...
 
     Returns
     -------
     matplotlib.figure.Figure
     """
+    def name(level: int) -> str:
+        return f"level {level}" if labels is None else str(labels[level])
+
     n_cohorts = sum(1 for c in paths.columns if c.startswith("level_"))
     n_leaves = len(paths)
     fig, ax = plt.subplots(figsize=(2.6 * (n_cohorts + 1), max(2.5, 0.32 * n_leaves + 1)))
     # y of a leaf: its row; an inner node: the mean y of its leaves
     nodes: dict[tuple, list[float]] = {}
-    labels: dict[tuple, str] = {}
+    text: dict[tuple, str] = {}
     for y_pos, rec in enumerate(paths.to_dict("records")):
         key: tuple = ()
         nodes.setdefault(key, []).append(-y_pos)
-        labels[key] = f"level {rec['level_1']}"
+        text[key] = name(rec["level_1"])
         for i in range(1, n_cohorts + 1):
             if not rec[f"n_{i}"]:
                 break
@@ -174,9 +180,9 @@ def pathways_figure(paths: pd.DataFrame, *, title: str = "Dose-transition pathwa
             nodes.setdefault(key, []).append(-y_pos)
             nxt = rec[f"next_{i}"]
             sel = rec[f"selected_{i}"]
-            labels[key] = (f"stop: {rec[f'reason_{i}']}\n"
-                           + (f"MTD level {sel}" if sel >= 0 else "no MTD")
-                           if rec[f"stop_{i}"] else f"level {nxt}")
+            text[key] = (f"stop: {rec[f'reason_{i}']}\n"
+                         + (f"MTD {name(sel)}" if sel >= 0 else "no MTD")
+                         if rec[f"stop_{i}"] else name(nxt))
     ypos = {k: float(np.mean(v)) for k, v in nodes.items()}
     for key, y in ypos.items():
         x = len(key)
@@ -185,8 +191,8 @@ def pathways_figure(paths: pd.DataFrame, *, title: str = "Dose-transition pathwa
             ax.plot([x - 1, x], [ypos[parent], y], color="0.6", lw=0.8, zorder=1)
             ax.annotate(f"{key[-1]} DLT", ((x - 0.5), (ypos[parent] + y) / 2), fontsize=7,
                         ha="center", va="bottom", color="0.3")
-        stop = labels[key].startswith("stop")
-        ax.text(x, y, labels[key], fontsize=7, ha="center", va="center", zorder=2,
+        stop = text[key].startswith("stop")
+        ax.text(x, y, text[key], fontsize=7, ha="center", va="center", zorder=2,
                 bbox={"boxstyle": "round", "fc": "mistyrose" if stop else "aliceblue",
                       "ec": "0.5"})
     ax.set_xlim(-0.5, n_cohorts + 0.6)

@@ -16,7 +16,11 @@ kind:
   (:mod:`bayesblina.design.priors`);
 * ``kind = "assurance"``, ``[assurance]``: the probability of success of a new trial under a
   design prior, binary (single arm) or time to event (log-rank)
-  (:mod:`bayesblina.design.assurance`).
+  (:mod:`bayesblina.design.assurance`);
+* ``kind = "escalation"``, ``[escalation]``: dose-escalation designs (3+3, BOIN, CRM, BLRM
+  with EWOC; stepwise regimens, TITE) compared by simulation on common patients under
+  scenarios given or taken from a BLRM analysis's posterior, and their dose-transition
+  pathways (:mod:`bayesblina.design.simulation`, :mod:`bayesblina.design.pathways`).
 
 Every key is validated strictly (:func:`bayesblina.core.messages.validate_section`: TOML types
 taken as they are, unknown keys refused) and every rule that ties keys together is checked
@@ -44,6 +48,7 @@ References
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import hashlib
 import math
@@ -72,6 +77,9 @@ from pydantic import (
 )
 from scipy import optimize, stats
 
+from bayesblina.analyses.dose_toxicity.blrm import BLRMModel
+from bayesblina.analyses.dose_toxicity.regimens import regimen_weights
+from bayesblina.analyses.dose_toxicity.tables import load_dose_toxicity_spec
 from bayesblina.core.figures import figure_png
 from bayesblina.core.fit import AnalysisResult
 from bayesblina.core.load import check_finite, packaged_spec_dir, read_spec_text
@@ -94,8 +102,10 @@ from bayesblina.design.assurance import (
     two_arm_assurance,
     weibull_draws,
 )
+from bayesblina.design.escalation import BLRM, BOIN, CRM, EscalationDesign, ThreePlusThree
 from bayesblina.design.mixture import WEIGHT_SUM_TOL, BetaMixture
 from bayesblina.design.monitoring import MonitoringDesign, monitoring_oc, monitoring_search
+from bayesblina.design.pathways import pathways_figure, transition_pathways
 from bayesblina.design.priors import (
     ess,
     follow_up_oc,
@@ -110,19 +120,32 @@ from bayesblina.design.simon import (
     simon_compare,
     simon_oc_table,
 )
+from bayesblina.design.simulation import Scenario, SimulationResult, oc_figure, simulate
 from bayesblina.errors import SpecError
+
+if typing.TYPE_CHECKING:
+    import distributed
 
 __all__ = [
     "DEFAULT_DESIGN_DIR",
+    "DESIGN_TYPES",
     "KINDS",
     "AssuranceParams",
+    "BLRMParams",
+    "BOINParams",
     "BayesParams",
+    "CRMParams",
     "DesignResult",
     "DesignSection",
     "DesignSpec",
+    "EscalationParams",
+    "Execution",
     "OptionField",
+    "PosteriorScenarioParams",
     "PriorParams",
+    "ScenarioParams",
     "SimonParams",
+    "ThreePlusThreeParams",
     "check_design_analyses",
     "design_spec_from_options",
     "discover_design_specs",
@@ -133,12 +156,14 @@ __all__ = [
     "load_design_specs",
     "option_fields",
     "parse_design_spec",
+    "posterior_scenarios",
     "run_design",
+    "study_scenarios",
     "study_table",
 ]
 
 #: the kinds of design study, each with the table of its parameters
-Kind = Literal["simon", "bayes", "prior", "assurance"]
+Kind = Literal["simon", "bayes", "prior", "assurance", "escalation"]
 KINDS: tuple[str, ...] = typing.get_args(Kind)
 
 #: the default design specs: the repository's ``models/design/``, shipped in the wheel
@@ -251,7 +276,7 @@ class DesignSection(_Strict):
     name: Slug = Field(description="lower-case letters, digits and _; equals the file name")
     title: Text = Field(description="the heading in the report")
     question: Text = Field(description="the question the study answers, in words")
-    kind: Kind = Field(description="'simon', 'bayes', 'prior' or 'assurance'")
+    kind: Kind = Field(description="'simon', 'bayes', 'prior', 'assurance' or 'escalation'")
     description: str = Field("", description="optional: why these numbers")
 
 
@@ -666,10 +691,302 @@ class AssuranceParams(_Params):
         return robustify(base, self.robust_weight, (self.vague.a, self.vague.b))
 
 
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _check_levels(value: list[Any]) -> list[Any]:
+    """Each level a dose > 0 or a stepwise regimen, a list of ``[dose, days]`` pairs."""
+    for i, level in enumerate(value):
+        if _is_number(level):
+            if not (math.isfinite(level) and level > 0):
+                raise ValueError(f"doses[{i}] = {level!r}: a dose must be a number > 0")
+            continue
+        if not isinstance(level, list) or not level:
+            raise ValueError(f"doses[{i}] = {level!r}: a level is a dose (a number > 0) or a "
+                             "stepwise regimen, a list of [dose, days] pairs")
+        for k, period in enumerate(level):
+            if not (isinstance(period, list) and len(period) == 2
+                    and all(_is_number(v) for v in period)):
+                raise ValueError(f"doses[{i}] period {k} = {period!r}: a period of a regimen "
+                                 "is [dose, days], two numbers")
+            for what, v in zip(("dose", "days"), period, strict=True):
+                if not (math.isfinite(v) and v > 0):
+                    raise ValueError(f"doses[{i}] period {k} has {what} = {v!r}: the {what} "
+                                     "of a period must be > 0")
+    return value
+
+
+def _pair_increasing(value: list[float]) -> list[float]:
+    if len(value) != 2 or not value[0] < value[1]:
+        raise ValueError("must be two increasing probabilities [low, high] in (0, 1)")
+    return value
+
+
+def _two(value: list[float]) -> list[float]:
+    if len(value) != 2:
+        raise ValueError("must be two numbers")
+    return value
+
+
+Interval = Annotated[list[Prob], AfterValidator(_pair_increasing)]
+Pair = Annotated[list[float], AfterValidator(_two)]
+PositivePair = Annotated[list[Positive], AfterValidator(_two)]
+
+
+class _EscalationDesignParams(_Strict):
+    """The keys every design of an escalation study has."""
+
+    label: Text | None = Field(None, description="the design's name in the tables (default "
+                                                 "its type, numbered if repeated)")
+    start_dose: Text | None = Field(None, description="the first cohort's level: a label of "
+                                                      "levels (default the lowest)")
+
+
+class ThreePlusThreeParams(_EscalationDesignParams):
+    """``type = "3+3"``: the reference rule-based design (cohorts of 3)."""
+
+    type: Literal["3+3"]
+    max_n: Size | None = Field(None, description="maximum patients (default 6 per level)")
+
+
+class BOINParams(_EscalationDesignParams):
+    """``type = "boin"``: the Bayesian optimal interval design (Liu & Yuan 2015)."""
+
+    type: Literal["boin"]
+    target: Prob = Field(description="target DLT probability, in (0, 1)")
+    max_n: Size = Field(description="maximum patients, >= 1")
+    cohort_size: Size = Field(3, description="patients per cohort, >= 1")
+    n_stop: Size | None = Field(None, description="stop with this many at the current level")
+    elimination_cutoff: Prob = Field(0.95, description="eliminate a level when P(p > target) "
+                                                       "exceeds it")
+    phi1: Prob | None = Field(None, description="highest sub-therapeutic rate (0.6 target)")
+    phi2: Prob | None = Field(None, description="lowest over-toxic rate (1.4 target)")
+
+
+class CRMParams(_EscalationDesignParams):
+    """``type = "crm"``: the continual reassessment method (and TITE-CRM)."""
+
+    type: Literal["crm"]
+    skeleton: list[Prob] = Field(min_length=1, description="prior DLT guesses per level, "
+                                                           "increasing in (0, 1)")
+    target: Prob = Field(description="target DLT probability, in (0, 1)")
+    max_n: Size = Field(description="maximum patients, >= 1")
+    model: Literal["empiric", "logistic"] = Field("empiric", description="the CRM's model")
+    prior_sd: Positive = Field(math.sqrt(1.34), description="prior SD of beta (dfcrm's)")
+    prior_mean: float = Field(0.0, description="prior mean of beta")
+    a0: float = Field(3.0, description="intercept of the logistic model")
+    cohort_size: Size = Field(3, description="patients per cohort, >= 1")
+    no_skip: bool = Field(True, description="never skip an untried level")
+    stop_if_p1_above: Interval | None = Field(
+        None, description="[t, q]: stop (all too toxic) when P(p_1 > t) > q")
+    tite: bool = Field(False, description="TITE-CRM: partial follow-up weighted (needs "
+                                          "window and accrual_rate)")
+    method: Literal["plugin", "mean"] = Field("plugin", description="estimate of the DLT "
+                                                                    "probabilities")
+
+
+class BLRMParams(_EscalationDesignParams):
+    """``type = "blrm"``: the two-parameter BLRM with EWOC, on the study's doses/regimens."""
+
+    type: Literal["blrm"]
+    d_ref: Positive = Field(description="reference dose, > 0")
+    mean: Pair = Field(description="prior means of (log alpha, log beta)")
+    sd: PositivePair = Field(description="prior SDs of (log alpha, log beta), > 0")
+    corr: float = Field(0.0, gt=-1.0, lt=1.0, description="prior correlation, in (-1, 1)")
+    max_n: Size = Field(description="maximum patients, >= 1")
+    target_interval: Interval = Field(
+        default_factory=lambda: [0.16, 0.33], description="the target toxicity interval")
+    ewoc: Prob = Field(0.25, description="bound on P(overdose) of an admissible level, "
+                                         "in (0, 1)")
+    cohort_size: Size = Field(3, description="patients per cohort, >= 1")
+    no_skip: bool = Field(True, description="never skip an untried level")
+    min_at_mtd: Size | None = Field(6, description="stop with this many at the MTD")
+    min_n: Count = Field(0, description="and at least this many patients in all")
+    tite: bool = Field(False, description="TITE-BLRM (needs window and accrual_rate)")
+
+
+EscalationDesignParams = Annotated[
+    ThreePlusThreeParams | BOINParams | CRMParams | BLRMParams, Field(discriminator="type")]
+
+#: the design types of an escalation study
+DESIGN_TYPES = ("3+3", "boin", "crm", "blrm")
+
+
+class ScenarioParams(_Strict):
+    """A scenario: the true DLT probability of each level."""
+
+    name: Text = Field(description="the scenario's name")
+    probabilities: list[float] = Field(min_length=1, description="true DLT probability per "
+                                                                 "level, in [0, 1]")
+    allow_non_monotone: bool = Field(False, description="allow probabilities that fall with "
+                                                        "the dose")
+
+
+class PosteriorScenarioParams(_Strict):
+    """Scenarios from a dose-toxicity analysis's exact posterior: pointwise quantiles."""
+
+    analysis: Text = Field(description="a BLRM analysis spec: a default spec's name or a path "
+                                       "(relative to this file)")
+    prior_set: Text | None = Field(None, description="its prior set (default its first)")
+    quantiles: list[Prob] = Field(default_factory=lambda: [0.25, 0.5, 0.75], min_length=1,
+                                  description="posterior quantiles, one scenario each")
+
+
+class EscalationParams(_Params):
+    """``[escalation]``: designs compared by simulation on common patients, and pathways.
+
+    ``doses`` (a dose or a stepwise regimen ``[[dose, days], ...]`` per level, with
+    ``levels`` their labels), ``designs`` (tables with a ``type``: ``"3+3"``, ``"boin"``,
+    ``"crm"``, ``"blrm"``), ``scenarios`` (true DLT probabilities) and/or
+    ``posterior_scenarios`` (quantiles of an analysis's posterior), ``n_trials`` and ``seed``.
+    """
+
+    kind: ClassVar[str] = "escalation"
+
+    doses: Annotated[list[Any], Field(min_length=1), AfterValidator(_check_levels)] = Field(
+        description="one per level: a dose > 0 or a regimen [[dose, days], ...]")
+    levels: list[Text] | None = Field(None, min_length=1, description="the levels' labels "
+                                                                      "(default from doses)")
+    designs: list[EscalationDesignParams] = Field(min_length=1, description="the designs "
+                                                  "compared: tables with type")
+    scenarios: list[ScenarioParams] = Field(default_factory=list, description="true DLT "
+                                            "curves: tables {name, probabilities}")
+    posterior_scenarios: PosteriorScenarioParams | None = Field(
+        None, description="scenarios from a BLRM analysis's posterior quantiles")
+    target: Prob | None = Field(None, description="target DLT probability (true MTD: the "
+                                                  "closest level)")
+    target_interval: Interval | None = Field(None, description="acceptable DLT probabilities: "
+                                             "a correct selection lies in it")
+    n_trials: int = Field(ge=1, le=1_000_000, description="trials per scenario")
+    seed: int = Field(ge=0, lt=2**32, description="root seed (SeedSequence)")
+    batch_size: int = Field(1000, ge=1, le=100_000, description="trials per batch")
+    window: Positive | None = Field(None, description="DLT window (days; regimens' window)")
+    accrual_rate: Positive | None = Field(None, description="patients per day (duration, TITE)")
+    treatment: Literal["period_exposure", "first_period", "maintenance"] = Field(
+        "period_exposure", description="how a regimen's periods combine (BLRM, posterior)")
+    overdose_limit: Annotated[float, Field(ge=0.0, lt=1.0)] = Field(
+        0.5, description="report P(more than this fraction of patients overdosed)")
+    pathways_cohorts: int = Field(2, ge=1, le=3, description="cohorts ahead in the pathways")
+    pathways_design: Text | None = Field(None, description="the design of the pathways "
+                                                           "figure (a label; default the last)")
+
+    def level_labels(self) -> list[str]:
+        """The levels' labels: ``levels``, or ``5`` / ``15/30`` from the doses."""
+        if self.levels is not None:
+            return list(self.levels)
+        return [f"{d:g}" if _is_number(d) else "/".join(f"{x[0]:g}" for x in d)
+                for d in self.doses]
+
+    def regimens(self) -> list[list[tuple[float, float]]]:
+        """Every level as a regimen ``[(dose, days), ...]`` (a dose: one period of the window)."""
+        days = self.window if self.window is not None else 1.0
+        return [[(float(d), float(days))] if _is_number(d) else
+                [(float(a), float(b)) for a, b in d] for d in self.doses]
+
+    def design_labels(self) -> list[str]:
+        """The designs' labels: ``label``, or the type (``BLRM``, ``BLRM (2)`` if repeated)."""
+        names = {"3+3": "3+3", "boin": "BOIN", "crm": "CRM", "blrm": "BLRM"}
+        out, seen = [], {}
+        for d in self.designs:
+            base = d.label or (("TITE-" if getattr(d, "tite", False) else "") + names[d.type])
+            seen[base] = seen.get(base, 0) + 1
+            out.append(base if seen[base] == 1 else f"{base} ({seen[base]})")
+        return out
+
+    def build(self) -> dict[str, EscalationDesign]:
+        """The designs, by label (:mod:`bayesblina.design.escalation`)."""
+        return {lab: self._design(d) for lab, d in zip(self.design_labels(), self.designs,
+                                                        strict=True)}
+
+    def _design(self, d: Any) -> EscalationDesign:
+        k = len(self.doses)
+        labels = self.level_labels()
+        start = labels.index(d.start_dose) if d.start_dose is not None else 0
+        if d.type == "3+3":
+            return ThreePlusThree(k, start_level=start, max_n=d.max_n)
+        if d.type == "boin":
+            return BOIN(k, d.target, max_n=d.max_n, cohort_size=d.cohort_size,
+                        start_level=start, n_stop=d.n_stop,
+                        elimination_cutoff=d.elimination_cutoff, phi1=d.phi1, phi2=d.phi2)
+        if d.type == "crm":
+            return CRM(d.skeleton, d.target, max_n=d.max_n, model=d.model,
+                       prior_sd=d.prior_sd, prior_mean=d.prior_mean, a0=d.a0,
+                       cohort_size=d.cohort_size, start_level=start, no_skip=d.no_skip,
+                       stop_if_p1_above=(None if d.stop_if_p1_above is None
+                                         else tuple(d.stop_if_p1_above)),
+                       tite=d.tite, window=self.window if d.tite else None, method=d.method)
+        doses = [d_ if _is_number(d_) else [tuple(x) for x in d_] for d_ in self.doses]
+        return BLRM(doses, d_ref=d.d_ref, mean=tuple(d.mean), sd=tuple(d.sd), corr=d.corr,
+                    max_n=d.max_n, target_interval=tuple(d.target_interval), ewoc=d.ewoc,
+                    cohort_size=d.cohort_size, start_level=start, no_skip=d.no_skip,
+                    min_at_mtd=d.min_at_mtd, min_n=d.min_n, tite=d.tite, window=self.window,
+                    treatment=self.treatment)
+
+    def scenario(self, name: str, probabilities: Sequence[float],
+                 allow_non_monotone: bool = False) -> Scenario:
+        """A :class:`~bayesblina.design.simulation.Scenario` of the study's levels and target."""
+        return Scenario(name, probabilities, target=self.target,
+                        target_interval=(None if self.target_interval is None
+                                         else tuple(self.target_interval)),
+                        labels=self.level_labels(), allow_non_monotone=allow_non_monotone)
+
+    def problems(self) -> Iterator[tuple[str, str]]:  # noqa: D102
+        k = len(self.doses)
+        labels = self.level_labels()
+        if len(labels) != k:
+            yield "levels", f"must give one label per level of doses ({k}), got {len(labels)}"
+            return
+        if len(set(labels)) != k:
+            yield "levels", f"the labels {labels} repeat: each level needs its own label"
+            return
+        if self.target is None and self.target_interval is None:
+            yield "target_interval", ("give target_interval (and/or target): it defines a "
+                                      "correct selection of the scenarios")
+        if not self.scenarios and self.posterior_scenarios is None:
+            yield "scenarios", "give scenarios and/or posterior_scenarios (none to simulate)"
+        names = [s.name for s in self.scenarios]
+        if len(set(names)) != len(names):
+            yield "scenarios", f"the names {names} repeat: each scenario needs its own name"
+        for i, s in enumerate(self.scenarios):
+            if len(s.probabilities) != k:
+                yield (f"scenarios.{i}.probabilities", f"must give one DLT probability per "
+                                                       f"dose level ({k}), got "
+                                                       f"{len(s.probabilities)}")
+                continue
+            try:
+                self.scenario(s.name, s.probabilities, s.allow_non_monotone)
+            except SpecError as err:
+                yield f"scenarios.{i}.probabilities", str(err)
+        design_labels = self.design_labels()
+        for i, d in enumerate(self.designs):
+            if d.start_dose is not None and d.start_dose not in labels:
+                yield (f"designs.{i}.start_dose",
+                       f"{d.start_dose!r} is not a level: allowed {', '.join(labels)}")
+                continue
+            if d.type == "crm" and len(d.skeleton) != k:
+                yield (f"designs.{i}.skeleton", f"must give one probability per level ({k}), "
+                                                f"got {len(d.skeleton)}")
+                continue
+            if getattr(d, "tite", False) and (self.window is None or self.accrual_rate is None):
+                yield (f"designs.{i}.tite", "a TITE design needs window and accrual_rate")
+                continue
+            try:
+                self._design(d)
+            except SpecError as err:
+                msg = str(err)
+                head = re.match(r"([A-Za-z_]\w*)", msg)
+                field = head[1] if head and head[1] in type(d).model_fields else ""
+                yield f"designs.{i}" + (f".{field}" if field else ""), msg
+        if self.pathways_design is not None and self.pathways_design not in design_labels:
+            yield "pathways_design", (f"{self.pathways_design!r} is not a design's label: "
+                                      f"allowed {', '.join(design_labels)}")
+
+
 #: the parameter table of each kind
 PARAMS: dict[str, type[_Params]] = {
     "simon": SimonParams, "bayes": BayesParams, "prior": PriorParams,
-    "assurance": AssuranceParams,
+    "assurance": AssuranceParams, "escalation": EscalationParams,
 }
 
 
@@ -695,6 +1012,8 @@ class DesignSpec:
     key_prefix : tuple of str
         How keys of ``params`` are named in messages: ``("simon",)`` in a file, ``()`` for
         options of the command line.
+    folder : Path or None
+        The spec file's folder (a relative path in the spec is read from there).
     """
 
     design: DesignSection
@@ -702,6 +1021,7 @@ class DesignSpec:
     source_path: str = "<spec>"
     source_text: str = ""
     key_prefix: tuple[str, ...] = ()
+    folder: Path | None = None
 
     @property
     def name(self) -> str:
@@ -849,10 +1169,13 @@ def load_design_spec(path: str | Path) -> DesignSpec:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as err:
         raise SpecError(f"{where}: not valid TOML: {err}") from None
-    spec = parse_design_spec(raw, where=where, text=text)
+    spec = dataclasses.replace(parse_design_spec(raw, where=where, text=text),
+                               folder=file.resolve().parent)
     if spec.name != file.stem:
         raise SpecError(f"{where}: key 'design.name': must equal the file name {file.stem!r} "
                         f"(got {spec.name!r})")
+    if spec.kind == "escalation":
+        _posterior_source(spec)  # the analysis it names exists, with that prior set
     return spec
 
 
@@ -1024,12 +1347,15 @@ _TITLES = {
     "bayes": "A Bayesian single-arm design monitored by predictive or posterior probability",
     "prior": "A prior for the next trial, its effective sample size and a follow-up",
     "assurance": "The probability of success of a new trial",
+    "escalation": "Dose-escalation designs compared by simulation",
 }
 _QUESTIONS = {
     "simon": "Which two-stage designs meet alpha and power, and how does a given one compare?",
     "bayes": "Which monitored design meets alpha and power, and what are its exact OCs?",
     "prior": "What is the historical data worth as a prior, and what does it do to a follow-up?",
     "assurance": "How likely is the new trial to succeed, given what we believe now?",
+    "escalation": "How often does each escalation design pick an acceptable dose, and at what "
+                  "cost in overdosed patients?",
 }
 
 
@@ -1109,8 +1435,11 @@ class DesignResult:
     figure : bytes or None
         A PNG (:func:`bayesblina.core.figures.figure_png`), or ``None``.
     status : str
-        ``"EXACT"`` (every number an exact computation), or ``"PASSED"``/``"FAILED"``: a MAP
-        prior's MCMC fit through the diagnostics gate or not (a failed fit reports no prior).
+        ``"EXACT"`` (every number an exact computation), ``"SIMULATED"`` (Monte Carlo, with
+        standard errors), or ``"PASSED"``/``"FAILED"``: a MAP prior's MCMC fit through the
+        diagnostics gate or not (a failed fit reports no prior).
+    extra_figures : dict of str to bytes
+        More PNGs by name (``"pathways"``), written as ``design_<name>_<figure>.png``.
     """
 
     spec: DesignSpec
@@ -1119,6 +1448,7 @@ class DesignResult:
     finding: str
     figure: bytes | None = None
     status: str = "EXACT"
+    extra_figures: dict[str, bytes] = dataclasses.field(default_factory=dict)
 
     @property
     def name(self) -> str:
@@ -1134,16 +1464,17 @@ class DesignResult:
         """The file name of a table: ``design_<name>_<table>.csv``."""
         return f"design_{self.name}_{_slug(table)}.csv"
 
-    def figure_name(self) -> str:
-        """The file name of the figure: ``design_<name>.png``."""
-        return f"design_{self.name}.png"
+    def figure_name(self, extra: str | None = None) -> str:
+        """The file name of the figure: ``design_<name>.png`` (``design_<name>_<extra>.png``)."""
+        return f"design_{self.name}.png" if extra is None else \
+            f"design_{self.name}_{_slug(extra)}.png"
 
     def entry(self) -> dict[str, Any]:
         """The ``summary.json`` entry of the study.
 
         Keys: name, kind, title, question, status, spec (as named), spec_sha256, summary,
-        finding, tables (table name -> ``tables/design_<name>_<table>.csv``) and figure
-        (``figures/design_<name>.png`` or ``None``).
+        finding, tables (table name -> ``tables/design_<name>_<table>.csv``), figure
+        (``figures/design_<name>.png`` or ``None``) and extra_figures (name -> file).
         """
         return {
             "name": self.name,
@@ -1157,6 +1488,7 @@ class DesignResult:
             "finding": self.finding,
             "tables": {t: f"tables/{self.csv_name(t)}" for t in self.tables},
             "figure": None if self.figure is None else f"figures/{self.figure_name()}",
+            "extra_figures": {k: f"figures/{self.figure_name(k)}" for k in self.extra_figures},
         }
 
     def to_text(self) -> str:
@@ -1183,6 +1515,8 @@ def _engine(spec: DesignSpec, default_key: str) -> Iterator[None]:
         yield
     except SpecError as err:
         msg = str(err)
+        if msg.startswith(f"{spec.source_path}: "):
+            raise  # already names the spec and its key
         head = re.match(r"([A-Za-z_]\w*)", msg)
         cls = type(spec.params)
         name = head[1] if head else ""
@@ -1222,8 +1556,38 @@ def _figure(want: bool, make: Any) -> bytes | None:
     return figure_png(make()) if want else None
 
 
+@dataclass(frozen=True)
+class Execution:
+    """Where a simulated study (``kind = "escalation"``) runs; it changes no number.
+
+    Attributes
+    ----------
+    workers : int or None
+        Local worker processes (default every core; 1: in this process).
+    client : distributed.Client or None
+        A Dask client to run the batches on.
+    scheduler : str or None
+        Or a Dask scheduler address (``tcp://host:8786``).
+    out_dir : str, Path or None
+        Folder of finished batches: a rerun resumes from it.
+    progress : bool
+        Show the batches' progress.
+
+    See Also
+    --------
+    bayesblina.core.parallel.run_batches
+    """
+
+    workers: int | None = None
+    client: distributed.Client | None = None
+    scheduler: str | None = None
+    out_dir: str | Path | None = None
+    progress: bool = False
+
+
 def run_design(spec: DesignSpec, *, figure: bool = True,
-               analyses: Mapping[str, AnalysisResult] | None = None) -> DesignResult:
+               analyses: Mapping[str, AnalysisResult] | None = None,
+               execution: Execution | None = None) -> DesignResult:
     """Compute a design study: its tables, summary, finding and figure.
 
     Parameters
@@ -1235,6 +1599,8 @@ def run_design(spec: DesignSpec, *, figure: bool = True,
     analyses : mapping of str to AnalysisResult, optional
         The run's analyses by name: a study that names one (``survival_analysis``, see
         :attr:`DesignSpec.needs_analysis`) takes its fit from here.
+    execution : Execution, optional
+        Where a simulated study runs (default: every local core, no progress).
 
     Returns
     -------
@@ -1249,12 +1615,15 @@ def run_design(spec: DesignSpec, *, figure: bool = True,
     References
     ----------
     .. [1] The engines: :mod:`bayesblina.design.simon`, :mod:`bayesblina.design.monitoring`,
-       :mod:`bayesblina.design.priors`, :mod:`bayesblina.design.assurance`.
+       :mod:`bayesblina.design.priors`, :mod:`bayesblina.design.assurance`,
+       :mod:`bayesblina.design.simulation`.
     """
     runner, default_key = _RUNNERS[spec.kind]
     with _engine(spec, default_key):
         if spec.kind == "assurance":
             return runner(spec, figure, analyses or {})
+        if spec.kind == "escalation":
+            return runner(spec, figure, execution or Execution())
         return runner(spec, figure)
 
 
@@ -1904,6 +2273,161 @@ def _expected_events(p: AssuranceParams, events: float,
                  "prob_events_not_reached": float(np.mean(np.isnan(at)))}
 
 
+# --------------------------------------------------------------------------------------
+# kind = "escalation"
+# --------------------------------------------------------------------------------------
+
+
+def _posterior_source(spec: DesignSpec) -> tuple[AnalysisSpec, str] | None:
+    """The BLRM analysis spec and prior set that ``posterior_scenarios`` names, checked."""
+    p = spec.params
+    assert isinstance(p, EscalationParams)
+    src = p.posterior_scenarios
+    if src is None:
+        return None
+    key = spec.key("posterior_scenarios.analysis")
+    target: str | Path = src.analysis
+    if src.analysis.endswith(".toml") and spec.folder is not None:
+        target = spec.folder / src.analysis
+    try:
+        analysis = load_dose_toxicity_spec(target, model="blrm")
+    except SpecError as err:
+        raise SpecError(f"{spec.source_path}: key '{key}': {src.analysis!r}: {err}") from None
+    prior_set = src.prior_set or next(iter(analysis.priors))
+    if prior_set not in analysis.priors:
+        raise SpecError(
+            f"{spec.source_path}: key '{spec.key('posterior_scenarios.prior_set')}': "
+            f"{prior_set!r} is not a prior set of {analysis.source_path}: allowed "
+            f"{', '.join(analysis.priors)}")
+    return analysis, prior_set
+
+
+def _quantile_name(q: float) -> str:
+    return "posterior median" if q == 0.5 else f"posterior {100 * q:g}th percentile"
+
+
+def posterior_scenarios(params: EscalationParams, analysis: AnalysisSpec,
+                        prior_set: str) -> list[Scenario]:
+    """Scenarios from a BLRM analysis's exact grid posterior: pointwise quantile curves.
+
+    For each level (a dose or a regimen of ``params``, combined by ``params.treatment`` over
+    ``params.window``) the ``q``-quantile of its posterior DLT probability, for each ``q`` of
+    ``params.posterior_scenarios.quantiles``. Each node of the grid gives a DLT curve
+    increasing in the dose, so the quantile curves of levels ordered by dose increase too.
+
+    Parameters
+    ----------
+    params : EscalationParams
+    analysis : AnalysisSpec
+        A ``model = "blrm"`` spec (its data, ``d_ref`` and the prior set's prior).
+    prior_set : str
+
+    Returns
+    -------
+    list of Scenario
+    """
+    assert params.posterior_scenarios is not None
+    quantiles = params.posterior_scenarios.quantiles
+    model = BLRMModel.from_spec(analysis, prior_set)
+    post = model.grid_posterior()
+    doses, weights = regimen_weights(params.regimens(), params.treatment, params.window)
+    q = post.p_quantiles(doses, quantiles, weights)[0]  # (levels, quantiles)
+    return [params.scenario(_quantile_name(v), np.clip(q[:, j], 0.0, 1.0))
+            for j, v in enumerate(quantiles)]
+
+
+def study_scenarios(spec: DesignSpec) -> list[Scenario]:
+    """The scenarios of an escalation study: its ``scenarios``, then the posterior ones."""
+    p = spec.params
+    assert isinstance(p, EscalationParams)
+    out = [p.scenario(s.name, s.probabilities, s.allow_non_monotone) for s in p.scenarios]
+    source = _posterior_source(spec)
+    if source is not None:
+        try:
+            out += posterior_scenarios(p, *source)
+        except SpecError as err:
+            raise SpecError(f"{spec.source_path}: key '{spec.key('posterior_scenarios')}': "
+                            f"{err}") from None
+    names = [s.name for s in out]
+    if len(set(names)) != len(names):
+        raise SpecError(f"{spec.source_path}: key '{spec.key('scenarios')}': a scenario is "
+                        f"named like a posterior one: {names}")
+    return out
+
+
+def _pct(value: float) -> str:
+    return f"{100 * value:.0f}%"
+
+
+def _escalation_finding(p: EscalationParams, res: SimulationResult) -> str:
+    s = res.summary
+    first = res.scenarios[0]
+    for sc in res.scenarios:  # the posterior median, if there is one
+        if sc.name == _quantile_name(0.5):
+            first = sc
+    rows = s[s["scenario"] == first.name]
+    labels = first.labels
+    ok = ", ".join(labels[i] for i in first.acceptable) or "none (stopping is correct)"
+    sel = "; ".join(f"{r.design} {_pct(r.p_correct)} (± {100 * r.se_p_correct:.1f} SE), "
+                    f"{r.mean_n:.1f} patients, {_pct(r.mean_frac_overdosed)} overdosed"
+                    for r in rows.itertuples())
+    wins: dict[str, int] = {}
+    for _, grp in s.groupby("scenario", sort=False):
+        best = grp.loc[grp["p_correct"].idxmax(), "design"]
+        wins[best] = wins.get(best, 0) + 1
+    best_txt = ", ".join(f"{d} in {n}" for d, n in sorted(wins.items(), key=lambda x: -x[1]))
+    return (f"On the same {p.n_trials:,} simulated trials per scenario (seed {p.seed}), under "
+            f"the {first.name} scenario (acceptable levels: {ok}) the designs select an "
+            f"acceptable level with probability {sel}; the highest probability of a correct "
+            f"selection, by scenario: {best_txt} of {len(res.scenarios)}.")
+
+
+def _run_escalation(spec: DesignSpec, want_figure: bool, execution: Execution) -> DesignResult:
+    p = spec.params
+    assert isinstance(p, EscalationParams)
+    scenarios = study_scenarios(spec)
+    designs = p.build()
+    res = simulate(designs, scenarios, p.n_trials, p.seed, accrual_rate=p.accrual_rate,
+                   window=p.window, batch_size=p.batch_size, overdose_limit=p.overdose_limit,
+                   workers=execution.workers, client=execution.client,
+                   scheduler=execution.scheduler, out_dir=execution.out_dir,
+                   progress=execution.progress)
+    labels = p.level_labels()
+    scen_tab = pd.DataFrame([{
+        "scenario": sc.name, **{lab: v for lab, v in zip(labels, sc.probabilities, strict=True)},
+        "true MTD": labels[sc.mtd] if sc.mtd >= 0 else "none",
+        "acceptable": ", ".join(labels[i] for i in sc.acceptable) or "none"}
+        for sc in scenarios])
+    design_tab = pd.DataFrame([{"design": lab, "type": d.type, "settings": repr(built)}
+                               for (lab, built), d in zip(designs.items(), p.designs,
+                                                          strict=True)])
+    paths = []
+    for lab, d in designs.items():
+        tab = transition_pathways(d, n_cohorts=p.pathways_cohorts)
+        tab.insert(0, "design", lab)
+        paths.append(tab)
+    pathways = pd.concat(paths, ignore_index=True)
+    named = pathways.copy()  # levels by their labels ("" where a path has no such step)
+    for col in named.columns:
+        if re.fullmatch(r"(level|next|selected)(_\d+)?", col):
+            named[col] = [labels[v] if v >= 0 else "" for v in pathways[col]]
+    tables = {"operating characteristics": res.summary, "scenarios": scen_tab,
+              "selection": res.selection, "patients per level": res.patients,
+              "stopping": res.stopping, "designs": design_tab, "pathways": named}
+    summary = res.to_dict()
+    summary["pathways"] = named.to_dict("records")
+    finding = _escalation_finding(p, res)
+    fig = _figure(want_figure, lambda: oc_figure(res))
+    extra: dict[str, bytes] = {}
+    if want_figure:
+        shown = p.pathways_design or list(designs)[-1]
+        one = pathways[pathways["design"] == shown].drop(columns="design")
+        extra["pathways"] = figure_png(pathways_figure(
+            one, title=f"{shown}: dose-transition pathways from the start", labels=labels))
+    return DesignResult(spec, tables, _plain(summary), finding, fig, status="SIMULATED",
+                        extra_figures=extra)
+
+
 @functools.cache
 def _default_study(name: str) -> DesignResult:
     return run_design(load_design_spec(DEFAULT_DESIGN_DIR / f"{name}.toml"), figure=False)
@@ -1954,5 +2478,6 @@ _RUNNERS: dict[str, tuple[Any, str]] = {
     "bayes": (_run_bayes, "nmax_cap"),
     "prior": (_run_prior, "x"),
     "assurance": (_run_assurance, "n_new"),
+    "escalation": (_run_escalation, "designs"),
 }
 

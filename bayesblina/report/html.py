@@ -199,6 +199,10 @@ def analysis_section(result: AnalysisResult, figure_png: bytes | None) -> str:
     return "\n".join(parts)
 
 
+#: a design study's table with more rows than this is folded under a <details> element
+FOLD_ROWS = 40
+
+
 def design_section(result: DesignResult) -> str:
     """HTML for one design study: title, question, finding, its tables and its figure."""
     spec = result.spec
@@ -218,11 +222,19 @@ def design_section(result: DesignResult) -> str:
         f"<code>{spec.source_sha256[:16]}…</code></p>",
         f"<p><strong>Finding.</strong> {html.escape(result.finding)}</p>",
     ]
+    figures = [("", result.figure), *result.extra_figures.items()]
+    for what, png in figures:
+        if png:
+            b64 = base64.b64encode(png).decode("ascii")
+            alt = f"design study {name}" + (f": {html.escape(what)}" if what else "")
+            parts.append(f'<img alt="{alt}" src="data:image/png;base64,{b64}">')
     for title, table in result.tables.items():
-        parts += [f"<h3>{html.escape(title)}</h3>", _table(table, "{:.4g}")]
-    if result.figure:
-        b64 = base64.b64encode(result.figure).decode("ascii")
-        parts.append(f'<img alt="design study {name}" src="data:image/png;base64,{b64}">')
+        if len(table) > FOLD_ROWS:  # long tables folded: the figure and the finding lead
+            parts += [f"<details><summary>{html.escape(title)} ({len(table)} rows; CSV "
+                      f"<code>tables/{html.escape(result.csv_name(title))}</code>)</summary>",
+                      _table(table, "{:.4g}"), "</details>"]
+        else:
+            parts += [f"<h3>{html.escape(title)}</h3>", _table(table, "{:.4g}")]
     parts.append("</section>")
     return "\n".join(parts)
 

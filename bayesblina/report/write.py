@@ -197,6 +197,8 @@ def write_folder(
             write_csv(out / "tables" / d.csv_name(title), table)
         if d.figure is not None:
             write_bytes(out / "figures" / d.figure_name(), d.figure)
+        for what, png in d.extra_figures.items():
+            write_bytes(out / "figures" / d.figure_name(what), png)
     write_json(
         out / "summary.json",
         {"provenance": provenance, "analyses": [summary_entry(r) for r in results],
