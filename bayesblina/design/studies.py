@@ -746,14 +746,14 @@ class _EscalationDesignParams(_Strict):
 class ThreePlusThreeParams(_EscalationDesignParams):
     """``type = "3+3"``: the reference rule-based design (cohorts of 3)."""
 
-    type: Literal["3+3"]
+    type: Literal["3+3"] = Field(description="the design: '3+3'")
     max_n: Size | None = Field(None, description="maximum patients (default 6 per level)")
 
 
 class BOINParams(_EscalationDesignParams):
     """``type = "boin"``: the Bayesian optimal interval design (Liu & Yuan 2015)."""
 
-    type: Literal["boin"]
+    type: Literal["boin"] = Field(description="the design: 'boin'")
     target: Prob = Field(description="target DLT probability, in (0, 1)")
     max_n: Size = Field(description="maximum patients, >= 1")
     cohort_size: Size = Field(3, description="patients per cohort, >= 1")
@@ -767,7 +767,7 @@ class BOINParams(_EscalationDesignParams):
 class CRMParams(_EscalationDesignParams):
     """``type = "crm"``: the continual reassessment method (and TITE-CRM)."""
 
-    type: Literal["crm"]
+    type: Literal["crm"] = Field(description="the design: 'crm'")
     skeleton: list[Prob] = Field(min_length=1, description="prior DLT guesses per level, "
                                                            "increasing in (0, 1)")
     target: Prob = Field(description="target DLT probability, in (0, 1)")
@@ -789,7 +789,7 @@ class CRMParams(_EscalationDesignParams):
 class BLRMParams(_EscalationDesignParams):
     """``type = "blrm"``: the two-parameter BLRM with EWOC, on the study's doses/regimens."""
 
-    type: Literal["blrm"]
+    type: Literal["blrm"] = Field(description="the design: 'blrm'")
     d_ref: Positive = Field(description="reference dose, > 0")
     mean: Pair = Field(description="prior means of (log alpha, log beta)")
     sd: PositivePair = Field(description="prior SDs of (log alpha, log beta), > 0")
@@ -810,7 +810,7 @@ EscalationDesignParams = Annotated[
     ThreePlusThreeParams | BOINParams | CRMParams | BLRMParams, Field(discriminator="type")]
 
 #: the design types of an escalation study
-DESIGN_TYPES = ("3+3", "boin", "crm", "blrm")
+DESIGN_TYPES: tuple[str, ...] = ("3+3", "boin", "crm", "blrm")
 
 
 class ScenarioParams(_Strict):
@@ -1320,17 +1320,35 @@ def option_fields(kind: str) -> list[OptionField]:
     return out
 
 
-def keys_table(kind: str) -> pd.DataFrame:
+#: the table of each design type of an escalation study (``[[escalation.designs]]``)
+DESIGN_PARAMS: dict[str, type[_Strict]] = {
+    "3+3": ThreePlusThreeParams, "boin": BOINParams, "crm": CRMParams, "blrm": BLRMParams,
+}
+
+
+def keys_table(kind: str, design_type: str | None = None) -> pd.DataFrame:
     """The keys of a kind's table: name, default and meaning (for docs/specs.md).
+
+    Parameters
+    ----------
+    kind : str
+    design_type : str, optional
+        With ``kind = "escalation"``: the keys of one design table (``"blrm"``, ...).
 
     Raises
     ------
     bayesblina.errors.SpecError
-        For an unknown kind.
+        For an unknown kind or design type.
     """
     option_fields(kind)  # checks the kind
+    cls: type[BaseModel] = PARAMS[kind]
+    if design_type is not None:
+        if kind != "escalation" or design_type not in DESIGN_PARAMS:
+            raise SpecError(f"design_type = {design_type!r} is invalid: allowed with kind = "
+                            f"'escalation': {', '.join(DESIGN_PARAMS)}")
+        cls = DESIGN_PARAMS[design_type]
     rows = []
-    for key, field in PARAMS[kind].model_fields.items():
+    for key, field in cls.model_fields.items():
         if field.is_required():
             default = "required"
         elif field.default_factory is not None:
@@ -2430,7 +2448,9 @@ def _run_escalation(spec: DesignSpec, want_figure: bool, execution: Execution) -
 
 @functools.cache
 def _default_study(name: str) -> DesignResult:
-    return run_design(load_design_spec(DEFAULT_DESIGN_DIR / f"{name}.toml"), figure=False)
+    # one process: a docs build starts no cluster (and the numbers do not depend on it)
+    return run_design(load_design_spec(DEFAULT_DESIGN_DIR / f"{name}.toml"), figure=False,
+                      execution=Execution(workers=1))
 
 
 def study_table(name: str, table: str, head: int | None = None,
