@@ -187,7 +187,10 @@ def markdown(result: dict[str, Any]) -> str:
         "any one of them. *analysis* = `run_analysis` of the spec in a fresh process (every "
         "prior set, compile included, the gate, the report components and their comparison "
         "fits): what `bayesblina run` pays for it; the faster backend is in bold. What each "
-        "change did, before and after: `history.md`.",
+        "change did, before and after: `history.md`. The design tools' benchmarks: "
+        "`design_results.md` (`bench_design.py`) and `escalation_results.md` "
+        "(`bench_escalation.py`: 10,000 BOIN and BLRM/EWOC trials against the targets of "
+        "issue 13); the same models in Stan: `stan_results.md`.",
         "",
         "| analysis | backend | build s | compile s | sample s | refit s | min bulk ESS/s "
         "| peak MiB | analysis s |",
