@@ -27,7 +27,7 @@ import tomli_w
 from bayesblina.analyses.dose_toxicity.blrm import BLRMModel
 from bayesblina.analyses.dose_toxicity.tables import load_dose_toxicity_spec
 from bayesblina.cli import main
-from bayesblina.design.escalation import BLRM, BOIN, CRM, ThreePlusThree
+from bayesblina.design.escalation import BLRM, BOIN, CRM, ThreePlusThree, Trials
 from bayesblina.design.simulation import Scenario, simulate
 from bayesblina.design.studies import (
     EscalationParams,
@@ -340,3 +340,42 @@ def test_cli_refuses_another_kind_and_an_unreachable_scheduler(capsys):
     assert f"cannot reach the Dask scheduler at tcp://127.0.0.1:{port}" in err
     assert err.count("\n") == 2  # the progress line and the one error line
 
+
+
+def test_the_blrm_of_the_study_decides_on_regimens_as_importance_sampling_says():
+    """An independent check of the stepwise level: the default study's BLRM after a history
+    with DLTs at 15 and 15/30 — its interval probabilities per level (15/30 included) against
+    importance sampling from the prior (1,000,000 draws), and the level EWOC then gives."""
+    spec = load_design_spec(SPEC)
+    design = spec.params.build()["BLRM/EWOC"]
+    b = next(d for d in spec.params.designs if d.type == "blrm")
+    history = [(0, 3, 0), (1, 3, 1), (2, 3, 1)]
+    got = design.interval_probs(Trials.from_history(history, design.max_n))[0]
+    rng = np.random.default_rng(2)
+    z = rng.standard_normal((2, 1_000_000))
+    log_alpha = b.mean[0] + b.sd[0] * z[0]
+    beta = np.exp(b.mean[1] + b.sd[1] * z[1])  # corr = 0 in the spec
+    assert b.corr == 0.0
+
+    def p_level(periods) -> np.ndarray:
+        l1m = sum(days / spec.params.window
+                  * -np.logaddexp(0.0, log_alpha + beta * np.log(dose / b.d_ref))
+                  for dose, days in periods)
+        return -np.expm1(l1m)
+
+    levels = [p_level(r) for r in spec.params.regimens()]
+    logw = np.zeros_like(log_alpha)
+    for level, n, y in history:
+        p = levels[level]
+        logw += y * np.log(p) + (n - y) * np.log1p(-p)
+    w = np.exp(logw - logw.max())
+    w /= w.sum()
+    lo, hi = b.target_interval
+    want = np.array([[w[p < lo].sum(), w[(p >= lo) & (p <= hi)].sum(), w[p > hi].sum()]
+                     for p in levels])
+    np.testing.assert_allclose(got, want, atol=4e-3)
+    # EWOC: admissible where P(over) < 0.25; the best P(target) up to one above the highest
+    admissible = want[:, 2] < b.ewoc
+    reach = np.arange(4) <= max(level for level, _, _ in history) + 1
+    best = int(np.argmax(np.where(admissible & reach, want[:, 1], -1.0)))
+    assert design.next_dose(history)["next_level"] == best
