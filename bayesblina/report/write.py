@@ -8,7 +8,7 @@ Layout of ``DIR``::
 
     idata/<analysis>.nc          all prior sets of the analysis, dim ``prior_set``
     tables/<analysis>_posterior.csv, tables/<analysis>_diagnostics.csv,
-    tables/<analysis>_published.csv
+    tables/<analysis>_published.csv, tables/<analysis>_<table title>.csv (each component table)
     figures/<analysis>.png
     tables/design_<name>_<table>.csv, figures/design_<name>.png   each design study
     summary.json                 one entry per analysis (status, diagnostics, results) and
@@ -19,6 +19,7 @@ Layout of ``DIR``::
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -157,6 +158,15 @@ def nc_attrs(result: AnalysisResult, provenance: dict[str, Any]) -> dict[str, st
     }
 
 
+def table_file(analysis: str, title: str) -> str:
+    """The CSV of a component's table, named by what it holds.
+
+    ``<analysis>_<title>.csv``, the title in lower case with ``_`` for anything else:
+    ``survival_os_reconstruction_uncertainty.csv``.
+    """
+    return f"{analysis}_{re.sub(r'[^a-z0-9]+', '_', title.lower()).strip('_')}.csv"
+
+
 def write_folder(
     results: list[AnalysisResult],
     out: Path,
@@ -182,8 +192,8 @@ def write_folder(
             idata.to_netcdf(str(tmp), engine="h5netcdf")
         write_csv(out / "tables" / f"{name}_posterior.csv", r.summary_table())
         write_csv(out / "tables" / f"{name}_diagnostics.csv", r.diagnostics_table())
-        for i, table in enumerate(r.extra_tables().values(), start=1):
-            write_csv(out / "tables" / f"{name}_extra{i}.csv", table)
+        for title, table in r.extra_tables().items():
+            write_csv(out / "tables" / table_file(name, title), table)
         ref = r.reference
         if ref is not None:
             write_csv(out / "tables" / f"{name}_published.csv", ref)

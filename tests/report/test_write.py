@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import stat
 
 import arviz as az
 import numpy as np
+import pandas as pd
 import pytest
 
 from bayesblina.analyses.registry import DEFAULT_SPEC_DIR, get_components, load_spec
 from bayesblina.analyses.response_rate.model import BetaBinomialModel
 from bayesblina.core.fit import AnalysisResult, Fit
 from bayesblina.core.gate import check_convergence
-from bayesblina.report.write import summary_entry, write_results
+from bayesblina.report.write import summary_entry, table_file, write_results
 
 
 @pytest.fixture(scope="module")
@@ -71,3 +73,19 @@ def test_a_run_writes_every_file_with_the_umask_permissions(result, tmp_path, um
     summary = json.loads((tmp_path / "out" / "summary.json").read_text())
     assert summary["analyses"][0]["spec"] == "models/overall_cr.toml"
     assert "Independent check: MCMC against an exact computation" in report.read_text()
+
+
+def test_component_tables_are_named_by_their_title(result, tmp_path):
+    table = pd.DataFrame({"model": ["a", "b"], "elpd": [-1.0, -2.0]})
+    extras = {name: dataclasses.replace(e, tables={"Model comparison (PSIS-LOO)": table})
+              for name, e in result.extras.items()}
+    named = dataclasses.replace(result, extras=extras)
+    write_results([named], tmp_path / "out", {"command": "test"})
+    tables = {p.name for p in (tmp_path / "out" / "tables").iterdir()}
+    assert table_file("overall_cr", "Model comparison (PSIS-LOO)") == \
+        "overall_cr_model_comparison_psis_loo.csv"
+    assert "overall_cr_model_comparison_psis_loo.csv" in tables
+    assert not [t for t in tables if "extra" in t]
+    csv = pd.read_csv(tmp_path / "out" / "tables" / "overall_cr_model_comparison_psis_loo.csv")
+    assert list(csv.columns) == ["prior_set", "model", "elpd"]
+    assert len(csv) == 2 * len(result.fits)  # stacked over the prior sets
