@@ -352,20 +352,21 @@ def _cmd_design_run(args: argparse.Namespace) -> int:
     specs = load_design_specs(args.specs)
     analyses = _analyses_for(specs, args.spec_dir)
     results = [run_design(spec, figure=False, analyses=analyses) for spec in specs]
-    if args.json:
-        entries = []
-        for r in results:
-            entry = r.entry()
-            entries.append({k: entry[k] for k in ("name", "kind", "title", "status", "spec",
-                                                  "spec_sha256", "summary", "finding")})
-        print(json.dumps(entries, indent=2))
-    else:
-        for i, r in enumerate(results):
-            if i:
-                print()
-            print(clean(f"== {r.spec.source_path} =="))
-            _print_design(r)
+    _print_studies(results, as_json=args.json)
     return 0 if all(r.passed for r in results) else 1
+
+
+def _print_studies(results: list[DesignResult], *, as_json: bool) -> None:
+    """Several studies: a JSON list of their entries, or each one's text under its spec."""
+    if as_json:
+        keys = ("name", "kind", "title", "status", "spec", "spec_sha256", "summary", "finding")
+        print(json.dumps([{k: r.entry()[k] for k in keys} for r in results], indent=2))
+        return
+    for i, r in enumerate(results):
+        if i:
+            print()
+        print(clean(f"== {r.spec.source_path} =="))
+        _print_design(r)
 
 
 def _escalation_specs(args: argparse.Namespace) -> list[DesignSpec]:
@@ -403,16 +404,7 @@ def _cmd_design_escalation(args: argparse.Namespace) -> int:
                   f"{spec.params.n_trials:,} trials per scenario")  # type: ignore[attr-defined]
         results.append(run_design(spec, figure=False, execution=execution))
         _progress(f"design {spec.name}: {time.perf_counter() - start:.1f} s")
-    if args.json:
-        print(json.dumps([{k: r.entry()[k] for k in ("name", "kind", "title", "status", "spec",
-                                                     "spec_sha256", "summary", "finding")}
-                          for r in results], indent=2))
-    else:
-        for i, r in enumerate(results):
-            if i:
-                print()
-            print(clean(f"== {r.spec.source_path} =="))
-            _print_design(r)
+    _print_studies(results, as_json=args.json)
     return 0
 
 

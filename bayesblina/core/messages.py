@@ -46,6 +46,15 @@ def _unwrap(annotation: Any, raw: Any) -> Any:
     return annotation
 
 
+def _child(node: Any, part: Any) -> Any:
+    """The value at ``part`` of a raw table or array, or ``None``."""
+    if isinstance(node, dict):
+        return node.get(part)
+    if isinstance(node, list) and isinstance(part, int) and part < len(node):
+        return node[part]
+    return None
+
+
 def _allowed_keys(root: type[BaseModel], raw: dict[str, Any], loc: tuple[Any, ...]) -> list[str]:
     """Field names allowed at ``loc`` (the location of an unknown key's parent)."""
     cls: Any = root
@@ -61,12 +70,7 @@ def _allowed_keys(root: type[BaseModel], raw: dict[str, Any], loc: tuple[Any, ..
             cls = typing.get_args(cls)[-1]
         else:
             return []
-        if isinstance(node, dict):
-            node = node.get(part)
-        elif isinstance(node, list) and isinstance(part, int) and part < len(node):
-            node = node[part]
-        else:
-            node = None
+        node = _child(node, part)
     cls = _unwrap(cls, node)
     if isinstance(cls, type) and issubclass(cls, BaseModel):
         return [k for k, f in cls.model_fields.items() if not f.exclude]
@@ -83,12 +87,7 @@ def _clean_loc(raw: Any, loc: tuple[Any, ...]) -> tuple[Any, ...]:
                 and any(node.get(tag) == part for tag in TAGS)):
             continue
         out.append(part)
-        if isinstance(node, dict):
-            node = node.get(part)
-        elif isinstance(node, list) and isinstance(part, int) and part < len(node):
-            node = node[part]
-        else:
-            node = None
+        node = _child(node, part)
     return tuple(out)
 
 
