@@ -20,6 +20,7 @@ import pandas as pd
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
+    from bayesblina.core.findings import Finding
     from bayesblina.core.fit import AnalysisResult, Fit
     from bayesblina.core.model import BayesModel
 
@@ -83,6 +84,9 @@ class Components:
         ``reference(result) -> DataFrame | None``: the published (frequentist) result.
     figure : callable, optional
         ``figure(result) -> Figure | None``: the figure of every prior set's fit.
+    findings : callable, optional
+        ``findings(result) -> list[Finding]``: the rows of the report's key findings table
+        (:class:`bayesblina.core.findings.Finding`): the paper's answer beside the posterior's.
     no_exact : str
         Why the posterior has no exact (closed-form, quadrature or grid) counterpart, and
         how the fit is checked instead; shown in the report where the exact check would be.
@@ -92,6 +96,7 @@ class Components:
     per_fit: tuple[FitComponent, ...] = ()
     reference: Callable[[AnalysisResult], pd.DataFrame | None] | None = None
     figure: Callable[[AnalysisResult], Figure | None] | None = None
+    findings: Callable[[AnalysisResult], list[Finding]] | None = None
     no_exact: str = ""
 
     def run(self, fit: Fit, cache: MutableMapping[str, Any]) -> Extras:
@@ -108,5 +113,9 @@ def model_of(cls: type[BayesModel], fit: Fit) -> BayesModel:
 
 
 def passed_idata(result: AnalysisResult) -> dict[str, Any]:
-    """InferenceData of the fits that passed the gate, by prior set."""
-    return {k: f.idata for k, f in result.fits.items() if f.gate.passed}
+    """InferenceData of the fits that passed the gate, by prior set as people read it.
+
+    The keys are the prior sets' labels (``PriorSetBase.label``: the title, else the name):
+    the figures show them in legends and panel titles.
+    """
+    return {result.prior_label(k): f.idata for k, f in result.fits.items() if f.gate.passed}

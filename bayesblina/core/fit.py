@@ -108,6 +108,16 @@ class AnalysisResult:
         """SHA-256 of all the data the analysis used (the same for every prior set)."""
         return frame_checksum(self.model.data)
 
+    def prior_label(self, name: str) -> str:
+        """The prior set ``name`` as people read it (its ``title``; see ``PriorSetBase.label``)."""
+        prior = self.spec.priors.get(name)
+        return prior.label(name) if prior is not None else name.replace("_", " ")
+
+    @property
+    def default_prior(self) -> str:
+        """The spec's first prior set: the one the key findings report."""
+        return next(iter(self.fits))
+
     def passed_fits(self) -> dict[str, Fit]:
         """The fits that passed the gate, by prior set."""
         return {k: f for k, f in self.fits.items() if f.gate.passed}

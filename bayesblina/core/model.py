@@ -60,11 +60,18 @@ def _json_value(value: Any) -> Any:
     return str(value)
 
 
+#: the fields of a prior set that are not priors: what people read about it
+PRIOR_SET_TEXT = ("description", "title")
+
+
 class PriorSetBase(BaseModel):
-    """A named set of priors: one field per model parameter plus a description."""
+    """A named set of priors: one field per model parameter, a title and a description."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
+    #: a short name people read in the report's tables and figure legends (default: the set's
+    #: name with spaces for underscores)
+    title: str = ""
     description: str = ""
     #: parameter -> prior families it accepts (e.g. a proportion needs support (0, 1))
     allowed_families: ClassVar[dict[str, tuple[str, ...]]] = {}
@@ -81,8 +88,12 @@ class PriorSetBase(BaseModel):
         return value
 
     def parameter_priors(self) -> dict[str, Any]:
-        """Return ``{parameter: prior}`` (everything but the description)."""
-        return {k: getattr(self, k) for k in type(self).model_fields if k != "description"}
+        """Return ``{parameter: prior}`` (everything but the title and the description)."""
+        return {k: getattr(self, k) for k in type(self).model_fields if k not in PRIOR_SET_TEXT}
+
+    def label(self, name: str) -> str:
+        """The prior set as people read it: its ``title``, else ``name`` with spaces."""
+        return self.title or name.replace("_", " ")
 
 
 class NoOptions(BaseModel):

@@ -12,6 +12,7 @@ from bayesblina.analyses.multifactor.model import MultifactorModel, is_inline
 from bayesblina.analyses.multifactor.plots import multifactor_forest
 from bayesblina.analyses.multifactor.validation_tables import load_results
 from bayesblina.core.components import Components, Extras, model_of, passed_idata
+from bayesblina.core.findings import NONE, Finding, by_prior, estimate, failed, number, span
 from bayesblina.core.fit import AnalysisResult, Fit
 
 
@@ -63,5 +64,39 @@ NO_EXACT = ("no exact computation: the posterior sums over every patient table t
             "published margins (about 2e11 tables), so the model is validated by simulation "
             "instead (simulation-based calibration and fixed truths, tables below)")
 
+def findings(result: AnalysisResult) -> list[Finding]:
+    """One row: each contrast's raw difference beside its adjusted (standardised) posterior."""
+    question = result.spec.analysis.title
+    prob = result.spec.summary.ci_prob
+    default, others = by_prior(result, lambda t: t[t["quantity"] == "standardised_difference"])
+    if default is None:
+        return [failed(result, question)]
+    if default.empty:  # no contrast asked: nothing to set beside the raw margins
+        return []
+    raw = result.extras[result.default_prior].tables.get("Raw vs adjusted contrasts")
+    raw_diff = ({} if raw is None else
+                dict(zip(raw["contrast"], raw["raw_difference"], strict=True)))
+    posterior, published, other, parts, shrunk = [], [], [], [], []
+    for _, d in default.iterrows():
+        name = d["population"]
+        text = estimate(d, unit=" points", prob=prob)
+        posterior.append(f"{name}: {text}")
+        if name in raw_diff:
+            published.append(f"{name}: {number(raw_diff[name])} points (raw margins)")
+            parts.append(f"{name} {number(raw_diff[name])} raw, {number(d['mean'])} adjusted")
+            shrunk.append(abs(d["mean"]) < abs(raw_diff[name]))
+        vals = [float(o.loc[o["population"] == name, "mean"].iloc[0])
+                for o in others.values() if (o["population"] == name).any()]
+        if vals:
+            other.append(f"{name}: {span(vals, unit=' points')}")
+    sentence = (f"Adjusted for the other factors (standardised rates, "
+                f"{result.prior_label(result.default_prior)} prior) the differences "
+                f"{'shrink' if shrunk and all(shrunk) else 'change'}: "
+                f"{'; '.join(parts)} (percentage points).")
+    return [Finding(question, "; ".join(published) or NONE, "; ".join(posterior),
+                    "; ".join(other) or NONE, sentence)]
+
+
 COMPONENTS = Components(per_fit=(adjustment, validation), reference=reference, figure=figure,
+                        findings=findings,
                         no_exact=NO_EXACT)

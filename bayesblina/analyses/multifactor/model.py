@@ -48,7 +48,7 @@ from bayesblina.analyses.multifactor.table_step import MarginTableStep
 from bayesblina.analyses.multifactor.terms import contrast_name, term_label
 from bayesblina.analyses.subgroups.model import SubgroupModel
 from bayesblina.core.frequentist import exact_ci_table
-from bayesblina.core.model import BayesModel, PriorSetBase
+from bayesblina.core.model import PRIOR_SET_TEXT, BayesModel, PriorSetBase
 from bayesblina.core.priors import Prior
 from bayesblina.core.spec import FromArray, GateThresholds, SamplerSettings
 from bayesblina.core.summaries import interval_summary, summarise_draws
@@ -680,10 +680,10 @@ class MultifactorModel(BayesModel):
             model = cache.get(f)
             if model is None:
                 model = cache[f] = SubgroupModel(
-                    rows, self.prior.model_dump(exclude={"description"}),
+                    rows, self.prior.model_dump(exclude=set(PRIOR_SET_TEXT)),
                     {"pooling": "partial", "contrasts": pairs})
             else:
-                model.set_data(rows).set_prior(self.prior.model_dump(exclude={"description"}))
+                model.set_data(rows).set_prior(self.prior.model_dump(exclude=set(PRIOR_SET_TEXT)))
             idata = model.fit(settings)
             ok = model.gate(idata, gate).passed
             logit = np.log(idata.posterior["p"]) - np.log1p(-idata.posterior["p"])

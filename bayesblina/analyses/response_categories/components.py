@@ -10,6 +10,16 @@ from matplotlib.figure import Figure
 
 from bayesblina.analyses.response_categories.model import ResponseCategoriesModel
 from bayesblina.core.components import Components, Extras, model_of, passed_idata
+from bayesblina.core.findings import (
+    NONE,
+    Finding,
+    by_prior,
+    estimate,
+    failed,
+    others_text,
+    published_text,
+    span,
+)
 from bayesblina.core.fit import AnalysisResult, Fit
 
 
@@ -30,4 +40,37 @@ def figure(result: AnalysisResult) -> Figure | None:
     return result.model.plot(fits) if fits else None
 
 
-COMPONENTS = Components(per_fit=(exact,), reference=reference, figure=figure)
+def findings(result: AnalysisResult) -> list[Finding]:
+    """One row: the proportions the paper printed with a CI, beside their posteriors."""
+    question = result.spec.analysis.title
+    ref = reference(result)
+    ref = ref[ref["published_ci_low"].notna()]
+    if ref.empty:
+        return []
+    default, others = by_prior(result, lambda t: t)
+    if default is None:
+        return [failed(result, question)]
+    prob = result.spec.summary.ci_prob
+    published, posterior, other, parts = [], [], [], []
+    for _, r in ref.iterrows():
+        row = default[default["population"] == r["population"]]
+        if row.empty:
+            continue
+        text = estimate(row.iloc[0], prob=prob)
+        published.append(f"{r['population']}: {published_text(r)} ({r['x']}/{r['n']})")
+        posterior.append(f"{r['population']}: {text}")
+        parts.append(f"{r['population']} is {text}")
+        vals = [float(o.loc[o["population"] == r["population"], "mean"].iloc[0])
+                for o in others.values() if (o["population"] == r["population"]).any()]
+        if vals:
+            other.append(f"{r['population']}: {span(vals)}")
+    sentence = (f"Under the {result.prior_label(result.default_prior)} prior "
+                f"{'; '.join(parts)}"
+                + (f"; under the {others_text(result, others)}: {'; '.join(other)}"
+                   if other else "") + ".")
+    return [Finding(question, "; ".join(published), "; ".join(posterior),
+                    "; ".join(other) or NONE, sentence)]
+
+
+COMPONENTS = Components(per_fit=(exact,), reference=reference, figure=figure,
+                        findings=findings)

@@ -23,6 +23,7 @@ from bayesblina.analyses.subgroups.model import SubgroupModel
 from bayesblina.analyses.subgroups.spec import MODEL_LABELS
 from bayesblina.core.compare import loo_table
 from bayesblina.core.gate import check_convergence
+from bayesblina.core.model import PRIOR_SET_TEXT
 from bayesblina.core.spec import GateThresholds, SamplerSettings
 from bayesblina.core.summaries import interval_summary
 from bayesblina.errors import SpecError
@@ -60,7 +61,7 @@ def prior_text(prior: Mapping[str, Any]) -> str:
     """A prior set (dict form) as text: ``mu ~ normal(mu=-0.85, sigma=1.5); ...``."""
     parts = []
     for k, v in prior.items():
-        if k == "description":
+        if k in PRIOR_SET_TEXT:
             continue
         hyper = ", ".join(f"{h}={x:g}" for h, x in v.items() if h != "family")
         parts.append(f"{k} ~ {v['family']}({hyper})")

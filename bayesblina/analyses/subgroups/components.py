@@ -25,6 +25,17 @@ from bayesblina.analyses.subgroups.model import SubgroupModel
 from bayesblina.analyses.subgroups.plots import plot_subgroup_forest
 from bayesblina.analyses.subgroups.spec import comparison_priors
 from bayesblina.core.components import Components, Extras
+from bayesblina.core.findings import (
+    NONE,
+    Finding,
+    by_prior,
+    estimate,
+    failed,
+    number,
+    others_text,
+    published_text,
+    span,
+)
 from bayesblina.core.fit import AnalysisResult, Fit
 
 LOO_TITLE = "Model comparison by PSIS-LOO (leave one subgroup out)"
@@ -127,7 +138,7 @@ def comparison_fits(result: AnalysisResult) -> dict[str, Any]:
         for name, prior in made.items():
             fit = result.extras[name].fits.get(key)
             if fit is not None:
-                label = prior if shared else f"{name}: {prior}"
+                label = prior if shared else f"{result.prior_label(name)}: {prior}"
                 out[f"{LABELS[key]} ({label})"] = fit
     return out
 
@@ -136,7 +147,7 @@ def figure(result: AnalysisResult) -> Figure | None:
     """Shrinkage forest plot: raw rate and exact CI, every posterior, the comparison fits."""
     model = result.model
     assert isinstance(model, SubgroupModel)
-    fits = {f"{name} ({model.short_name})": f.idata
+    fits = {f"{result.prior_label(name)} ({model.short_name})": f.idata
             for name, f in result.fits.items() if f.gate.passed}
     if not fits:
         return None
@@ -146,4 +157,68 @@ def figure(result: AnalysisResult) -> Figure | None:
                                 contrast_levels=levels)
 
 
-COMPONENTS = Components(per_fit=(exact, summaries), reference=reference, figure=figure)
+def _level_text(ref: pd.DataFrame, rows: pd.DataFrame, prob: float) -> str:
+    """``"< 2: 46.4% (95% CrI 24.1–72.0); ..."``: each level's posterior by its label."""
+    labels = dict(zip(ref["population"], ref["label"], strict=True))
+    return "; ".join(f"{labels.get(r['population'], r['population'])}: {estimate(r, prob=prob)}"
+                     for _, r in rows[rows["quantity"] == "p"].iterrows())
+
+
+def findings(result: AnalysisResult) -> list[Finding]:
+    """One row: the published rate of each level beside the pooled posterior and contrasts."""
+    spec = result.spec
+    question = spec.analysis.title
+    ref = reference(result)
+    prob = spec.summary.ci_prob
+    default, others = by_prior(result, lambda t: t)
+    if default is None or default.empty:
+        return [failed(result, question)]
+    published = "; ".join(f"{r['label']}: {published_text(r) if published_text(r) != NONE else ''}"
+                          f" ({r['x']}/{r['n']})" for _, r in ref.iterrows())
+    diffs = default[default["quantity"] == "difference"]
+    observed = dict(zip(ref["population"], ref["x"] / ref["n"], strict=True))
+    labels = dict(zip(ref["population"], ref["label"], strict=True))
+    sentences, posterior = [], [_level_text(ref, default, prob)]
+    other_text = []
+    for _, d in diffs.iterrows():
+        a, b = _contrast_levels(d["population"], list(observed))
+        name = f"{labels.get(a, a)} vs {labels.get(b, b)}"
+        posterior.append(f"{name}: {estimate(d, unit=' points', prob=prob)}, "
+                         f"P(> 0) = {d['P(diff>0)']:.2f}")
+        raw = (observed[a] - observed[b]) if a in observed and b in observed else None
+        sentences.append(
+            (f"the observed difference {name} of {number(raw)} points becomes "
+             if raw is not None else f"the difference {name} is ")
+            + f"{number(d['mean'])} (95% CrI {number(d['eti_low'])} to "
+            f"{number(d['eti_high'])}), P(> 0) = {d['P(diff>0)']:.2f}")
+        means = [o.loc[o["population"] == d["population"], "mean"] for o in others.values()]
+        vals = [float(m.iloc[0]) for m in means if not m.empty]
+        if vals:
+            other_text.append(f"{name}: {span(vals, unit=' points')}")
+    if not diffs.size:  # no contrast: the levels' means across the other prior sets
+        for _, r in default[default["quantity"] == "p"].iterrows():
+            vals = [float(o.loc[(o["quantity"] == "p") & (o["population"] == r["population"]),
+                                "mean"].iloc[0]) for o in others.values()]
+            if vals:
+                other_text.append(f"{labels.get(r['population'], r['population'])}: "
+                                  f"{span(vals)}")
+    lead = f"Under the {result.prior_label(result.default_prior)} prior"
+    sentence = (f"{lead}, {'; '.join(sentences)}" if sentences
+                else f"{lead}, {posterior[0]}")
+    if others and other_text:
+        sentence += f"; under the {others_text(result, others)}: {'; '.join(other_text)}"
+    return [Finding(question=question, published=published, posterior="; ".join(posterior),
+                    other_priors="; ".join(other_text) or NONE, sentence=sentence + ".")]
+
+
+def _contrast_levels(label: str, levels: list[str]) -> tuple[str, str]:
+    """The two levels of a contrast label ``"p(a) - p(b)"`` (see ``contrast_label``)."""
+    for a in levels:
+        for b in levels:
+            if a != b and contrast_label(a, b) == label:
+                return a, b
+    return label, ""
+
+
+COMPONENTS = Components(per_fit=(exact, summaries), reference=reference, figure=figure,
+                        findings=findings)

@@ -18,8 +18,10 @@ from bayesblina.analyses.survival.model import SurvivalModel, SurvivalOptions
 from bayesblina.analyses.survival.plots import plot_survival
 from bayesblina.core.compare import loo_table
 from bayesblina.core.components import Components, Extras, model_of, passed_idata
+from bayesblina.core.findings import Finding, by_prior, failed, number, others_text, span
 from bayesblina.core.fit import AnalysisResult, Fit
 from bayesblina.reconstruct.pseudo_ipd import assumptions_table, check_reconstruction
+from bayesblina.reconstruct.targets import published_targets
 
 #: quantities of the summary that are times (in the spec's time unit)
 TIME_QUANTITIES = ("median", "rmst", "lambda_")
@@ -202,4 +204,55 @@ NO_EXACT = ("no closed form for a censored parametric survival posterior: the fi
             "and against the Kaplan–Meier curve by the posterior "
             "predictive check below")
 
-COMPONENTS = Components(per_fit=(checks,), figure=figure, no_exact=NO_EXACT)
+def findings(result: AnalysisResult) -> list[Finding]:
+    """One row: the published Kaplan–Meier median(s) beside the posterior median survival.
+
+    With a covariate, also the effect (hazard ratio and acceleration factor).
+    """
+    spec = result.spec
+    question = spec.analysis.title
+    opts = spec.options
+    unit = f" {opts.time_unit}" if opts.time_unit else ""
+    endpoint = getattr(spec.data, "endpoint", None)
+    published = "–"
+    if endpoint is not None:
+        published = "KM median " + "; ".join(
+            f"{r['population']} (n = {r['n']}): {r['median']:g}{unit} (95% CI {r['ci_low']:g}–"
+            f"{r['ci_high']:g})" for _, r in published_targets(endpoint).iterrows())
+    default, others = by_prior(result, lambda t: t)
+    if default is None:
+        return [failed(result, question)]
+    prob = spec.summary.ci_prob
+
+    def _text(row: pd.Series, u: str = unit, digits: int = 1) -> str:
+        return (f"{number(row['median'], 1.0, digits)}{u} ({100 * prob:g}% CrI "
+                f"{number(row['eti_low'], 1.0, digits)}–{number(row['eti_high'], 1.0, digits)})")
+
+    medians = default[default["quantity"] == "median"]
+    group = opts.group_label or "group"
+    parts = [(f"{group} = {r['element']}: " if str(r["element"]) else "") + _text(r)
+             for _, r in medians.iterrows()]
+    posterior = "median " + "; ".join(parts)
+    effects = default[default["quantity"].isin(["hazard_ratio", "acceleration_factor"])]
+    for _, r in effects.iterrows():
+        posterior += f"; {r['quantity'].replace('_', ' ')} {_text(r, '', 2)}"
+    key = "hazard_ratio" if (default["quantity"] == "hazard_ratio").any() else "median"
+    vals = [float(o.loc[o["quantity"] == key, "median"].iloc[0]) for o in others.values()
+            if (o["quantity"] == key).any()]
+    other = f"{key.replace('_', ' ')} {span(vals, unit='', scale=1.0, digits=2)}" if vals else "–"
+    sentence = (f"Under the {result.prior_label(result.default_prior)} prior the median "
+                f"survival ({opts.family} model) is {'; '.join(parts)}"
+                + (f", against the published {published}" if endpoint is not None else ""))
+    hr = effects[effects["quantity"] == "hazard_ratio"]
+    posterior_draws = result.fits[result.default_prior].idata.posterior
+    if not hr.empty:
+        sentence += f"; the hazard ratio for {group} is {_text(hr.iloc[0], '', 2)}"
+        if "hazard_ratio" in posterior_draws:
+            below = float((posterior_draws["hazard_ratio"] < 1).mean())
+            sentence += f", P(HR < 1) = {below:.2f}"
+    if vals:
+        sentence += f"; under the {others_text(result, others)}: {other}"
+    return [Finding(question, published, posterior, other, sentence + ".")]
+
+
+COMPONENTS = Components(per_fit=(checks,), figure=figure, findings=findings, no_exact=NO_EXACT)
