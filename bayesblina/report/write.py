@@ -7,8 +7,10 @@ run: the previous one until the new one is complete.
 Layout of ``DIR``::
 
     idata/<analysis>.nc          all prior sets of the analysis, dim ``prior_set``
-    tables/<analysis>_posterior.csv, tables/<analysis>_diagnostics.csv,
-    tables/<analysis>_published.csv, tables/<analysis>_<table title>.csv (each component table)
+    tables/<analysis>_data.csv, tables/<analysis>_posterior.csv,
+    tables/<analysis>_diagnostics.csv, tables/<analysis>_published.csv,
+    tables/<analysis>_<table title>.csv (each component table)
+    tables/published_numbers_reproduced.csv   the paper's numbers and their reproduction
     figures/<analysis>.png
     tables/design_<name>_<table>.csv, figures/design_<name>.png   each design study
     summary.json                 one entry per analysis (status, diagnostics, results) and
@@ -19,7 +21,6 @@ Layout of ``DIR``::
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -32,7 +33,7 @@ from bayesblina.core.fit import AnalysisResult
 from bayesblina.core.summaries import element_keys
 from bayesblina.design.studies import DesignResult
 from bayesblina.io import OutputFolder, atomic_path, write_bytes, write_json, write_text
-from bayesblina.report.html import render_report
+from bayesblina.report.html import REPRODUCTION_CSV, render_report, table_file
 
 
 def summary_entry(result: AnalysisResult) -> dict[str, Any]:
@@ -158,15 +159,6 @@ def nc_attrs(result: AnalysisResult, provenance: dict[str, Any]) -> dict[str, st
     }
 
 
-def table_file(analysis: str, title: str) -> str:
-    """The CSV of a component's table, named by what it holds.
-
-    ``<analysis>_<title>.csv``, the title in lower case with ``_`` for anything else:
-    ``survival_os_reconstruction_uncertainty.csv``.
-    """
-    return f"{analysis}_{re.sub(r'[^a-z0-9]+', '_', title.lower()).strip('_')}.csv"
-
-
 def write_folder(
     results: list[AnalysisResult],
     out: Path,
@@ -190,6 +182,7 @@ def write_folder(
         idata.posterior.attrs.update(attrs)
         with atomic_path(out / "idata" / f"{name}.nc") as tmp:
             idata.to_netcdf(str(tmp), engine="h5netcdf")
+        write_csv(out / "tables" / f"{name}_data.csv", r.model.data)
         write_csv(out / "tables" / f"{name}_posterior.csv", r.summary_table())
         write_csv(out / "tables" / f"{name}_diagnostics.csv", r.diagnostics_table())
         for title, table in r.extra_tables().items():
@@ -209,6 +202,8 @@ def write_folder(
             write_bytes(out / "figures" / d.figure_name(), d.figure)
         for what, png in d.extra_figures.items():
             write_bytes(out / "figures" / d.figure_name(what), png)
+    if reproduction is not None:
+        write_csv(out / "tables" / REPRODUCTION_CSV, reproduction)
     write_json(
         out / "summary.json",
         {"provenance": provenance, "analyses": [summary_entry(r) for r in results],
