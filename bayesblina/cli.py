@@ -36,6 +36,15 @@ from pathlib import Path
 from typing import Any
 
 import matplotlib
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    SpinnerColumn,
+    TextColumn,
+    TimeElapsedColumn,
+)
 
 from bayesblina.analyses import get_model_class
 from bayesblina.analyses.registry import discover_specs, find_specs, load_spec, load_specs
@@ -61,7 +70,7 @@ from bayesblina.design.studies import (
 )
 from bayesblina.errors import BayesblinaError, SpecError
 from bayesblina.io import OutputFolder, check_output_dir
-from bayesblina.pipeline import run_analyses, run_analysis
+from bayesblina.pipeline import quiet_third_party, run_analyses, run_analysis
 from bayesblina.report.write import write_folder
 from bayesblina.reproduce import format_table, reproduce_all, to_records
 
@@ -93,6 +102,28 @@ def clean(text: object) -> str:
 
 def _progress(msg: str) -> None:
     print(f"[{time.strftime('%H:%M:%S')}] {clean(msg)}", file=sys.stderr, flush=True)
+
+
+def _fits_of(specs: list[AnalysisSpec], jobs: int | None) -> list[AnalysisResult]:
+    """Run the analyses with a progress display: a live bar on a terminal, lines otherwise.
+
+    On a terminal (stderr a TTY) one bar counts the analyses and a line says each verdict as
+    it comes; elsewhere (a log file, CI) every step is a plain timestamped line.
+    """
+    if not sys.stderr.isatty():
+        return run_analyses(specs, jobs=jobs, progress=_progress, quiet=True)
+    columns = (SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
+               MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=Console(stderr=True), transient=True) as bar:
+        task = bar.add_task("analyses", total=len(specs))
+
+        def done(result: AnalysisResult) -> None:
+            seconds = sum(f.seconds for f in result.fits.values())
+            bar.console.print(f"{result.status:6s}  {clean(result.spec.name)} "
+                              f"({len(result.fits)} prior set(s), {seconds:.0f} s of sampling)")
+            bar.advance(task)
+
+        return run_analyses(specs, jobs=jobs, done=done, quiet=True)
 
 
 def _warn(msg: str) -> None:
@@ -197,7 +228,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
         (d for d in designs if d.needs_analysis is None),
         _run_designs([d for d in designs if d.needs_analysis is None]), strict=True)}
     with OutputFolder(args.out) as folder:
-        results = run_analyses(specs, jobs=args.jobs, progress=_progress)
+        results = _fits_of(specs, args.jobs)
         late = _run_designs([d for d in designs if d.needs_analysis is not None],
                             {r.spec.analysis.name: r for r in results})
         by_name = {**early, **{r.name: r for r in late}}
@@ -579,6 +610,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             and not argv[1].startswith("-")):
         argv.insert(1, "run")  # bayesblina design SPEC.toml
     args = build_parser().parse_args(argv)
+    quiet_third_party()  # log lines and warnings the user cannot act on (tests keep them)
     previous = signal.signal(signal.SIGTERM, _terminate)
     try:
         return int(args.func(args))

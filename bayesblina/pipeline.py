@@ -11,12 +11,15 @@ on how many processes run them.
 from __future__ import annotations
 
 import json
+import logging
 import multiprocessing
 import os
 import time
+import warnings
 from collections.abc import Callable, Sequence
-from concurrent.futures import FIRST_EXCEPTION, ProcessPoolExecutor, wait
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import replace
+from functools import partial
 from typing import Any
 
 import matplotlib
@@ -118,8 +121,30 @@ def expected_work(spec: AnalysisSpec) -> float:
     return len(spec.priors) * s.chains * (s.draws + s.tune) * cls.cost_per_iteration
 
 
-def _start_worker() -> None:
+#: the loggers whose INFO lines a run's user cannot act on (PyMC's "NUTS: [p]" and the like)
+THIRD_PARTY_LOGGERS = ("pymc", "pytensor", "arviz", "nutpie", "numba", "distributed")
+
+
+def quiet_third_party() -> None:
+    """Silence what third-party libraries print that the user of a run cannot act on.
+
+    PyMC's sampling log lines (the run prints its own progress), PyTensor's warning that it
+    found no BLAS, and FutureWarnings of ArviZ and PyMC. The command line calls this (in its
+    worker processes too, :func:`run_analyses` ``quiet``); the tests do not, so they keep
+    every warning visible. Errors are never silenced.
+    """
+    for name in THIRD_PARTY_LOGGERS:
+        logging.getLogger(name).setLevel(logging.ERROR)
+    warnings.filterwarnings("ignore", message=r"PyTensor could not link to a BLAS")
+    for module in ("arviz", "pymc", "pytensor", "nutpie"):
+        warnings.filterwarnings("ignore", category=FutureWarning, module=rf"{module}(\.|$)")
+        warnings.filterwarnings("ignore", category=DeprecationWarning, module=rf"{module}(\.|$)")
+
+
+def _start_worker(quiet: bool = False) -> None:
     matplotlib.use("Agg")  # a worker only renders figures to PNG bytes
+    if quiet:
+        quiet_third_party()
 
 
 def run_analyses(
@@ -127,6 +152,8 @@ def run_analyses(
     *,
     jobs: int | None = None,
     progress: Progress | None = None,
+    done: Callable[[AnalysisResult], None] | None = None,
+    quiet: bool = False,
 ) -> list[AnalysisResult]:
     """Run several specs (:func:`run_analysis` each), in parallel processes.
 
@@ -144,6 +171,11 @@ def run_analyses(
     progress : callable, optional
         Called with one line of text per step; with ``jobs > 1`` it is called in the
         worker processes, so it must be picklable (a module-level function).
+    done : callable, optional
+        Called in this process with each spec's result as it finishes (a progress display).
+    quiet : bool
+        Silence third-party log lines and warnings in the worker processes too
+        (:func:`quiet_third_party`; in this process it is the caller's choice).
 
     Returns
     -------
@@ -158,7 +190,12 @@ def run_analyses(
     n = len(specs)
     jobs = min(available_cores() if jobs is None else jobs, n)
     if jobs <= 1:
-        return [_run_numbered(spec, i, n, progress) for i, spec in enumerate(specs, start=1)]
+        out = []
+        for i, spec in enumerate(specs, start=1):
+            out.append(_run_numbered(spec, i, n, progress))
+            if done is not None:
+                done(out[-1])
+        return out
     # the cores are the jobs': a spec's own chain processes would only compete with the
     # other jobs (PyMC seeds each chain alone, so its draws are those of cores = 1)
     specs = [s.with_sampler(cores=1) if s.sampler.cores > 1 else s for s in specs]
@@ -166,7 +203,7 @@ def run_analyses(
     executor = ProcessPoolExecutor(
         max_workers=jobs,
         mp_context=multiprocessing.get_context("spawn"),
-        initializer=_start_worker,
+        initializer=partial(_start_worker, quiet),
     )
     # the longest first (a long spec started last keeps the other cores idle at the end);
     # the results come back in the order of ``specs``
@@ -175,7 +212,10 @@ def run_analyses(
         futures = {
             k: executor.submit(_run_numbered, specs[k], k + 1, n, progress) for k in order
         }
-        wait(futures.values(), return_when=FIRST_EXCEPTION)
+        for future in as_completed(futures.values()):
+            result = future.result()  # the first error stops the others (below)
+            if done is not None:
+                done(result)
         results = [futures[k].result() for k in range(n)]
     except BaseException:
         # an error, Ctrl-C or SIGTERM: the specs still running are stopped, not waited for

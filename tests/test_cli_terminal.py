@@ -2,6 +2,13 @@
 
 from __future__ import annotations
 
+import os
+import pty
+import re
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 
 import bayesblina.pipeline as pipeline
@@ -9,6 +16,7 @@ from bayesblina.cli import clean, main
 
 from .core.test_strict_types import GOOD
 
+ROOT = Path(__file__).resolve().parents[1]
 RAW = "\x1b]0;pwned\x07\x1b[2J\x1b[31mred\x9b1m\u202eevil\u200b"
 
 
@@ -52,3 +60,55 @@ def test_an_error_naming_a_hostile_file_name_is_escaped(capsys, tmp_path):
     assert main(["check", str(tmp_path / "\x1b[31mspec.toml")]) == 2
     err = capsys.readouterr().err
     assert "\x1b" not in err and "\\x1b[31mspec.toml" in err
+
+
+#: ``bayesblina run`` of overall_cr with short chains (that pass the gate), in a fresh process
+QUICK = [sys.executable, "-m", "bayesblina.cli", "run", "models/overall_cr.toml", "--draws",
+         "500", "--tune", "300", "--out"]
+
+
+def _run_quick(tmp_path, stderr):
+    return subprocess.run([*QUICK, str(tmp_path / "out")], cwd=ROOT, stdout=subprocess.PIPE,
+                          stderr=stderr, text=True, check=False, timeout=600)
+
+
+#: what the libraries print that a user cannot act on (issue 14, item 6)
+NOISE = ("Sequential sampling", "NUTS: [", "Sampling 4 chains", "could not link to a BLAS",
+         "FutureWarning", "DeprecationWarning")
+
+
+@pytest.mark.mcmc
+def test_a_run_into_a_log_prints_plain_lines_and_no_library_noise(tmp_path):
+    proc = _run_quick(tmp_path, subprocess.PIPE)
+    assert proc.returncode == 0, proc.stderr
+    assert not [n for n in NOISE if n in proc.stderr], proc.stderr
+    lines = proc.stderr.splitlines()
+    assert lines and all(re.match(r"\[\d\d:\d\d:\d\d\] ", ln) for ln in lines), proc.stderr
+    assert "prior set 'sceptical' PASSED" in proc.stderr
+    assert "PASSED  overall_cr" in proc.stdout
+
+
+@pytest.mark.mcmc
+def test_a_run_on_a_terminal_shows_a_progress_bar(tmp_path):
+    leader, follower = pty.openpty()
+    chunks = []
+    try:
+        proc = subprocess.Popen([*QUICK, str(tmp_path / "out")], cwd=ROOT, stdout=follower,
+                                stderr=follower)
+        os.close(follower)
+        while True:  # read as it comes: a full terminal buffer would stop the run
+            try:
+                chunk = os.read(leader, 65536)
+            except OSError:  # the run ended and closed the terminal
+                break
+            if not chunk:
+                break
+            chunks.append(chunk)
+        assert proc.wait(timeout=600) == 0
+    finally:
+        os.close(leader)
+    shown = b"".join(chunks).decode("utf-8", "replace")
+    assert "analyses" in shown and "1/1" in shown  # the bar counts the analyses
+    assert "PASSED  overall_cr" in shown  # each verdict as it comes
+    assert not re.search(r"\[\d\d:\d\d:\d\d\] overall_cr: prior set", shown)  # no step lines
+    assert not [n for n in NOISE if n in shown]
