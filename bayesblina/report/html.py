@@ -55,7 +55,7 @@ def _num(value: Any) -> str:
 
 
 def _badge(status: str) -> str:
-    cls = "pass" if status == "PASSED" else "fail"
+    cls = "fail" if status == "FAILED" else "pass"  # designs: EXACT, SIMULATED
     return f'<span class="badge {cls}">{html.escape(status)}</span>'
 
 
