@@ -89,8 +89,8 @@ def default_run(request: pytest.FixtureRequest, tmp_path_factory) -> DefaultRun:
     return run
 
 
-#: the markers that say what a test costs besides ``unit``
-COSTLY = ("mcmc", "docs", "e2e")
+#: the markers that say what a test costs besides ``unit`` (``browser``: a Chromium process)
+COSTLY = ("mcmc", "docs", "e2e", "browser")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
