@@ -26,6 +26,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports
 
+# the notebooks run in this build (their outputs cached in docs/_build/.jupyter_cache)
 docs: $(STAMP)
 	$(BIN)/sphinx-build -W --keep-going -q -b html docs docs/_build/html
 
@@ -49,4 +50,4 @@ bench-full: $(STAMP)   # bench_analyses with the whole run timed warm and cold (
 	$(BIN)/python benchmarks/bench_analyses.py --full
 
 clean:
-	rm -rf $(VENV) results docs/_build .pytest_cache .ruff_cache
+	rm -rf $(VENV) results docs/_build docs/notebooks .pytest_cache .ruff_cache

@@ -1,15 +1,29 @@
-"""Sphinx configuration of the bayesblina documentation (MyST markdown pages).
+"""Sphinx configuration of the bayesblina documentation (MyST markdown pages, notebooks).
 
 Build (warnings are errors)::
 
     sphinx-build -W --keep-going -q -b html docs docs/_build/html
+
+The walk-through notebooks of ``notebooks/`` (committed without outputs) are copied into
+``docs/notebooks/`` (not committed) when the build starts and executed by MyST-NB: this build
+is the one place where they run. Executed notebooks are cached by jupyter-cache in
+``docs/_build/.jupyter_cache/<fingerprint>``: a warm build re-executes only the notebooks
+whose code changed, and the fingerprint of the package's sources, specs and pinned
+dependencies names the cache, so a change of the code they run starts a fresh one.
 """
 
 from __future__ import annotations
 
+import filecmp
+import hashlib
+import os
 import re
+import shutil
 import sys
+import time
 from pathlib import Path
+
+from myst_nb.ext.glue.utils import PendingGlueReference
 
 DOCS = Path(__file__).resolve().parent
 ROOT = DOCS.parent
@@ -17,6 +31,9 @@ ROOT = DOCS.parent
 sys.path.insert(0, str(ROOT))
 # local extensions: the bayesblina-table directive (tables computed at build time)
 sys.path.insert(0, str(DOCS / "_ext"))
+#: the walk-through notebooks (committed without outputs) and their copy inside docs/
+NOTEBOOKS = ROOT / "notebooks"
+NOTEBOOK_COPY = DOCS / "notebooks"
 
 import bayesblina  # noqa: E402
 
@@ -29,14 +46,15 @@ version = ".".join(release.split(".")[:2])
 
 # -- general -------------------------------------------------------------------------
 extensions = [
-    "myst_parser",
+    "myst_nb",  # MyST markdown (it includes myst-parser) and executed notebooks
+    "sphinx_design",  # the gallery's cards
     "sphinx.ext.autodoc",
     "sphinx.ext.napoleon",
     "sphinx.ext.mathjax",
     "sphinx.ext.viewcode",
     "bayesblina_tables",
 ]
-source_suffix = {".md": "markdown"}
+source_suffix = {".md": "myst-nb", ".ipynb": "myst-nb"}
 root_doc = "index"
 exclude_patterns = ["_build", "Thumbs.db", ".DS_Store", "**.ipynb_checkpoints"]
 nitpicky = False
@@ -44,6 +62,41 @@ nitpicky = False
 # -- MyST ----------------------------------------------------------------------------
 myst_enable_extensions = ["dollarmath", "amsmath", "colon_fence"]
 myst_heading_anchors = 3
+
+
+# -- MyST-NB: the notebooks, executed when the docs are built -------------------------
+def _fingerprint() -> str:
+    """A hash of what the notebooks' outputs depend on besides their own code cells.
+
+    jupyter-cache matches a notebook by its code cells only; naming the cache folder by
+    this fingerprint re-executes every notebook when the package, its data, the specs or
+    the pinned dependencies change (and keeps the cache warm while they do not).
+    """
+    digest = hashlib.sha256()
+    files = [
+        *sorted((ROOT / "bayesblina").rglob("*.py")),
+        *sorted((ROOT / "bayesblina" / "data").rglob("*.csv")),
+        *sorted((ROOT / "bayesblina" / "data").rglob("*.toml")),
+        *sorted((ROOT / "models").rglob("*.toml")),
+        ROOT / "pyproject.toml",
+        ROOT / "constraints.txt",
+    ]
+    for path in files:
+        if path.is_file() and "__pycache__" not in path.parts:
+            digest.update(path.relative_to(ROOT).as_posix().encode())
+            digest.update(hashlib.sha256(path.read_bytes()).digest())
+    return digest.hexdigest()[:16]
+
+
+#: every cache lives under docs/_build (``make clean`` removes it), one folder per fingerprint
+NB_CACHE_ROOT = DOCS / "_build" / ".jupyter_cache"
+nb_execution_mode = "cache"
+nb_execution_cache_path = str(NB_CACHE_ROOT / _fingerprint())
+nb_execution_raise_on_error = True  # a failing cell fails the build
+nb_execution_show_tb = True  # ... with the cell's traceback in the build's output
+nb_execution_timeout = 600  # seconds per cell (the notebooks' longest fits take about a minute)
+nb_merge_streams = True
+nb_output_stderr = "remove"  # sampler progress and library warnings are not part of the page
 
 # -- autodoc / napoleon --------------------------------------------------------------
 autodoc_typehints = "description"
@@ -68,15 +121,35 @@ napoleon_use_rtype = False
 napoleon_preprocess_types = False
 
 # -- HTML ----------------------------------------------------------------------------
-html_theme = "alabaster"
+html_theme = "pydata_sphinx_theme"
 html_title = f"bayesblina {release}"
 html_theme_options = {
-    "description": "Bayesian re-analysis of the paediatric blinatumomab phase I/II trial",
-    "fixed_sidebar": True,
-    "page_width": "1100px",
-    "sidebar_width": "240px",
+    # the top bar: the project's name, its sections, then search and the light/dark switch
+    "navbar_start": ["navbar-logo"],
+    "navbar_center": ["navbar-nav"],
+    "navbar_end": ["theme-switcher"],
+    "navbar_persistent": ["search-button"],
+    "header_links_before_dropdown": 7,
+    "navbar_align": "left",
+    # nothing that needs the internet: no repository links, no version switcher, no
+    # edit button, no analytics
+    "icon_links": [],
+    "use_edit_page_button": False,
+    "navigation_with_keys": False,
+    "show_toc_level": 2,
+    "secondary_sidebar_items": ["page-toc", "sourcelink"],
+    "footer_start": ["copyright"],
+    "footer_end": [],
 }
-html_static_path: list[str] = []
+# no left sidebar on the pages without sub-pages: the landing page, the gallery (its cards
+# are the navigation) and the top-level pages of their own
+html_sidebars = {
+    page: []
+    for page in ("index", "gallery", "notebooks/07_own_trial", "quickstart", "specs", "data",
+                 "diagnostics", "reproduction", "architecture", "api")
+}
+html_static_path = ["_static"]
+html_css_files = ["bayesblina.css"]
 
 
 # -- hooks ---------------------------------------------------------------------------
@@ -177,8 +250,61 @@ def _architecture_page(app, docname, source):
     source[0] = text if has_title else "# Architecture\n\n" + text
 
 
+def _copy_notebooks(app, config):
+    """Copy ``notebooks/*.ipynb`` into ``docs/notebooks/`` (the pages of the gallery).
+
+    A copy is rewritten only when its notebook changed (``copy2`` keeps the time stamp, so
+    an incremental build re-reads only changed notebooks); copies of notebooks that are
+    gone are removed. Runs once, in the main process, before any page is read.
+    """
+    NOTEBOOK_COPY.mkdir(exist_ok=True)
+    sources = {p.name: p for p in NOTEBOOKS.glob("*.ipynb")}
+    for name, source in sources.items():
+        target = NOTEBOOK_COPY / name
+        if not target.is_file() or not filecmp.cmp(source, target, shallow=False):
+            # atomically: a build running at the same time never reads half a notebook
+            partial = target.with_name(f".{name}.{os.getpid()}.partial")
+            shutil.copy2(source, partial)
+            os.replace(partial, target)
+    for stale in NOTEBOOK_COPY.glob("*.ipynb"):
+        if stale.name not in sources:
+            stale.unlink()
+
+
+#: a cache of another fingerprint untouched for this long is removed (younger ones may be
+#: in use by a build of the tree as it was a moment ago)
+STALE_CACHE_S = 3600.0
+
+
+def _prune_notebook_caches(app, config):
+    """Remove the caches of other fingerprints: outputs of code that has changed since."""
+    current = Path(config.nb_execution_cache_path)
+    if current.parent != NB_CACHE_ROOT or not NB_CACHE_ROOT.is_dir():
+        return
+    now = time.time()
+    for folder in NB_CACHE_ROOT.iterdir():
+        if not folder.is_dir() or folder == current:
+            continue
+        touched = max((p.stat().st_mtime for p in folder.rglob("*")),
+                      default=folder.stat().st_mtime)
+        if now - touched > STALE_CACHE_S:
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+def _glue_dependencies(app, doctree):
+    """A page that pastes a notebook's output (``{glue}`` with ``:doc:``) depends on it.
+
+    When the notebook changes, the page is read and written again, with the new output.
+    """
+    for node in doctree.findall(PendingGlueReference):
+        app.env.note_dependency(app.env.doc2path(node.refdoc))
+
+
 def setup(app):
     """Connect the hooks above."""
+    app.connect("config-inited", _copy_notebooks)
+    app.connect("config-inited", _prune_notebook_caches)
+    app.connect("doctree-read", _glue_dependencies)
     # napoleon parses the docstrings into reST at the default priority (500)
     app.connect("autodoc-process-docstring", _keep_attribute_text, priority=400)
     app.connect("autodoc-process-docstring", _restore_attribute_text, priority=600)

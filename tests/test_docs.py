@@ -31,6 +31,11 @@ from bayesblina.reconstruct.pseudo_ipd import (
     MEDIAN_TOL_MONTHS,
 )
 from bayesblina.report.write import summary_entry
+from tests.docs.site_checks import (
+    NOTEBOOKS,
+    executed_notebook_problems,
+    pasted_figure_problems,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs"
@@ -61,6 +66,12 @@ def test_api_page_lists_only_importable_modules():
 @pytest.mark.slow
 @pytest.mark.docs
 def test_sphinx_build_is_warning_free(tmp_path):
+    """The docs build, warnings as errors; it executes every notebook (the one place they run).
+
+    The notebooks' outputs are cached (``docs/_build/.jupyter_cache``, see ``docs/conf.py``):
+    a notebook runs again when its code, the package, its data, the specs or the pinned
+    dependencies changed since the cache was filled, and a cell that raises fails the build.
+    """
     out = tmp_path / "html"
     proc = subprocess.run(
         [sys.executable, "-m", "sphinx", "-W", "--keep-going", "-q", "-b", "html",
@@ -68,7 +79,7 @@ def test_sphinx_build_is_warning_free(tmp_path):
         cwd=ROOT,
         capture_output=True,
         text=True,
-        timeout=600,
+        timeout=1800,  # cold: every notebook executed, a few minutes on two cores
     )
     assert proc.returncode == 0, f"sphinx-build failed:\n{proc.stdout}\n{proc.stderr}"
     assert (out / "index.html").is_file()
@@ -76,6 +87,16 @@ def test_sphinx_build_is_warning_free(tmp_path):
     assert (out / "analyses" / "dose_toxicity.html").is_file()
     assert (out / "analyses" / "survival.html").is_file()
     assert (out / "api.html").is_file()
+    # every notebook executed, without an error, and each figure the pages paste is there
+    assert not executed_notebook_problems(out), executed_notebook_problems(out)
+    analyses = [f"analyses/{p.stem}" for p in sorted((DOCS / "analyses").glob("*.md"))
+                if p.stem != "index"]
+    problems = pasted_figure_problems(out, analyses)
+    gallery = (out / "gallery.html").read_text(encoding="utf-8")
+    thumbnails = re.findall(r'<img [^>]*src="(_images/[^"]+)"', gallery)
+    if len(thumbnails) != len(NOTEBOOKS) or not all((out / t).is_file() for t in thumbnails):
+        problems.append(f"gallery: {len(thumbnails)} thumbnails for {len(NOTEBOOKS)} notebooks")
+    assert not problems, problems
 
 
 # -- docs/analyses/survival.md --------------------------------------------------------------
