@@ -11,7 +11,12 @@ graph is unchanged, so a refit with new data or new prior values does not recomp
   PyTensor's NUMBA mode,
   :meth:`bayesblina.core.model.BayesModel.pymc_step`) is built once and passed to
   ``pm.sample``, which resets its tuning at every call.
-* ``nutpie``: ``nutpie.compile_pymc_model`` once, then ``compiled.with_data(...)``.
+* ``nutpie``: ``nutpie.compile_pymc_model`` once per graph in this process, then
+  ``compiled.with_data(...)``. Compiling costs seconds and sampling tenths, so a compiled
+  model is shared by every model of this process whose graph is the same up to the values
+  of its data containers (other prior sets, other specs of the same structure and size,
+  reconstructions, comparison fits): the graphs are compared node by node
+  (:func:`same_graph`), never assumed alike from a name.
 * ``numpyro``: ``pm.sample(nuts_sampler="numpyro")`` (JAX compiles per call).
 """
 
@@ -33,6 +38,9 @@ from pymc.backends.arviz import (
     find_constants,
     find_observations,
 )
+from pytensor.compile.sharedvalue import SharedVariable
+from pytensor.graph.basic import equal_computations
+from pytensor.graph.traversal import graph_inputs
 
 from bayesblina.errors import SamplerError
 
@@ -97,19 +105,75 @@ def _sample_pymc(model: BayesModel, values: dict[str, Any], s: SamplerSettings) 
         )
 
 
+#: nutpie models compiled in this process, by (structure key, data shapes): each entry a
+#: PyMC model and its compiled form, reused by any model whose graph equals that model's
+_NUTPIE_COMPILED: dict[tuple[Any, ...], list[tuple[pm.Model, Any]]] = {}
+
+
+def _graph(pm_model: pm.Model) -> tuple[list[Any], list[SharedVariable]]:
+    """What nutpie compiles: the log density and deterministics, and their data containers.
+
+    The outputs are graphs of the value variables and of the data containers (shared
+    variables, sorted by name).
+    """
+    outputs = [pm_model.logp(), *pm_model.replace_rvs_by_values(pm_model.deterministics)]
+    shared = [v for v in graph_inputs(outputs) if isinstance(v, SharedVariable)]
+    return outputs, sorted(shared, key=lambda v: str(v.name))
+
+
+def same_graph(a: pm.Model, b: pm.Model) -> bool:
+    """Whether two PyMC models compute the same thing for every value of their data.
+
+    The log densities and deterministics are compared node by node (constants by value),
+    the value variables in order, the data containers by name and each variable's dims by
+    name: a compiled sampler of one is then the other's too, given the other's data values
+    (and coordinate labels).
+    """
+    if [v.name for v in a.value_vars] != [v.name for v in b.value_vars]:
+        return False
+    if a.named_vars_to_dims != b.named_vars_to_dims:
+        return False
+    (xs, shared_a), (ys, shared_b) = _graph(a), _graph(b)
+    if len(xs) != len(ys) or None in {v.name for v in shared_a} or [v.name for v in shared_a] != [
+        v.name for v in shared_b
+    ]:
+        return False
+    return equal_computations(
+        xs, ys, in_xs=[*a.value_vars, *shared_a], in_ys=[*b.value_vars, *shared_b]
+    )
+
+
+def _nutpie_compiled(model: BayesModel, pm_model: pm.Model, shapes: Any) -> tuple[pm.Model, Any]:
+    """The PyMC model and compiled nutpie model that sample ``pm_model``.
+
+    This model's own, else one of the same graph compiled before in this process, else a
+    new one.
+    """
+    own = model.compiled.get("nutpie")
+    if own is not None and own[0] == shapes:
+        return own[1]
+    alike = _NUTPIE_COMPILED.setdefault((model.structure_key(), shapes), [])
+    entry = next((e for e in alike if e[0] is pm_model or same_graph(e[0], pm_model)), None)
+    if entry is None:
+        entry = (pm_model, nutpie.compile_pymc_model(pm_model))
+        alike.append(entry)
+    model.compiled["nutpie"] = (shapes, entry)
+    return entry
+
+
 def _sample_nutpie(model: BayesModel, values: dict[str, Any], s: SamplerSettings) -> Any:
     pm_model = model.build()
-    shapes = _shapes(values)
-    cached = model.compiled.get("nutpie")
     with pm_model:
         pm.set_data(values, coords=model.coords())
-    if cached is None or cached[0] != shapes:
-        # nutpie's compiled model has fixed data shapes: recompile only when they change
-        cached = model.compiled["nutpie"] = (shapes, nutpie.compile_pymc_model(pm_model))
+    home, cached = _nutpie_compiled(model, pm_model, _shapes(values))
+    if home is not pm_model:
+        # nutpie's initial points are computed from the data containers of the model it
+        # compiled: give them this model's values
+        pm.set_data({k: v for k, v in values.items() if k in home.named_vars}, model=home)
     # a data container the log density does not use (e.g. a covariate column of a model
     # without the covariate) is unknown to the compiled model
-    known = cached[1].shared_data
-    compiled = cached[1].with_data(**{k: v for k, v in values.items() if k in known})
+    known = cached.shared_data
+    compiled = cached.with_data(**{k: v for k, v in values.items() if k in known})
     idata = nutpie.sample(
         compiled,
         draws=s.draws,

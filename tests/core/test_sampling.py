@@ -8,8 +8,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from bayesblina.analyses import BetaBinomialModel
-from bayesblina.core.sampling import require_backend
+from bayesblina.analyses import BetaBinomialModel, SubgroupModel
+from bayesblina.analyses.registry import load_spec
+from bayesblina.core import sampling
+from bayesblina.core.sampling import require_backend, same_graph
 from bayesblina.core.spec import SamplerSettings
 from bayesblina.errors import DataError, SamplerError
 
@@ -137,3 +139,40 @@ def test_comparison_fits_use_the_comparison_backend_where_one_is_set():
     alt = mixed.for_comparison()
     assert alt.backend == "pymc" and (alt.draws, alt.seed) == (321, 5)
     assert mixed.backends() == ("nutpie", "pymc")
+
+
+def test_same_graph_sees_the_structure_not_the_values():
+    # prior values and data values are data containers: the graph is the same
+    a = new_model().build()
+    b = new_model(DATA.assign(x=[3, 4], n=[10, 12]), SCEPTICAL).build()
+    assert same_graph(a, b) and same_graph(b, a)
+    sub_age = SubgroupModel.from_spec(load_spec("subgroups_age"))
+    sub_blasts = SubgroupModel.from_spec(load_spec("subgroups_marrow_blasts"))
+    assert not same_graph(a, sub_age.build())
+    # two factors of the same model: the same graph whatever the levels are called
+    assert same_graph(sub_age.build(), sub_blasts.build())
+    # without the contrasts (deterministics fewer), or with another prior family, they differ
+    no_contrasts = SubgroupModel.from_spec(load_spec("subgroups_region"))
+    assert sub_age.contrasts() and not no_contrasts.contrasts()
+    assert not same_graph(sub_age.build(), no_contrasts.build())
+    cauchy = {"mu": {"family": "normal", "mu": 0.0, "sigma": 1.5},
+              "tau": {"family": "half_cauchy", "beta": 1.0}}
+    assert not same_graph(sub_age.build(), sub_blasts.set_prior(cauchy).build())
+
+
+@pytest.mark.mcmc
+def test_a_shared_compiled_nutpie_model_samples_like_a_fresh_one(monkeypatch):
+    pytest.importorskip("nutpie")
+    monkeypatch.setattr(sampling, "_NUTPIE_COMPILED", {})
+    settings = SamplerSettings(backend="nutpie", draws=100, tune=100, chains=2, seed=11)
+    new_model().fit(settings)
+    other = pd.DataFrame({"population": ["a", "b"], "x": [3, 9], "n": [10, 12]})
+    shared = new_model(other, SCEPTICAL)
+    borrowed = shared.fit(settings)
+    assert len(sampling._NUTPIE_COMPILED) == 1  # one compile served both models
+    assert list(borrowed.posterior["p"].coords["population"].values) == ["a", "b"]
+    monkeypatch.setattr(sampling, "_NUTPIE_COMPILED", {})
+    alone = new_model(other, SCEPTICAL)
+    fresh = alone.fit(settings)
+    assert alone.compiled["nutpie"][1][0] is alone.build()  # compiled from its own graph
+    np.testing.assert_array_equal(borrowed.posterior["p"].values, fresh.posterior["p"].values)
