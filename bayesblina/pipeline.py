@@ -17,7 +17,7 @@ import os
 import time
 import warnings
 from collections.abc import Callable, Sequence
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import replace
 from functools import partial
 from typing import Any
@@ -163,7 +163,9 @@ def run_analyses(
         Validated specs.
     jobs : int, optional
         Processes to run them in (default: :func:`available_cores`, at most one per
-        spec), which take the specs longest first (:func:`expected_work`); 1 runs them
+        spec). A freed process takes the longest pending spec (:func:`expected_work`) of
+        the room it ran last, else the longest pending one: specs of a room share
+        compiled samplers within a process (:mod:`bayesblina.core.sampling`). 1 runs them
         one after the other in this process, in the given order. With more than one, each
         spec samples its chains one after the other (``cores = 1``): the jobs use the
         cores. A spec's numbers are the same whatever ``jobs`` is: each fit is seeded by
@@ -199,32 +201,66 @@ def run_analyses(
     # the cores are the jobs': a spec's own chain processes would only compete with the
     # other jobs (PyMC seeds each chain alone, so its draws are those of cores = 1)
     specs = [s.with_sampler(cores=1) if s.sampler.cores > 1 else s for s in specs]
-    # spawn, not fork: a forked PyTensor/OpenMP runtime is not safe to use
-    executor = ProcessPoolExecutor(
-        max_workers=jobs,
-        mp_context=multiprocessing.get_context("spawn"),
-        initializer=partial(_start_worker, quiet),
-    )
-    # the longest first (a long spec started last keeps the other cores idle at the end);
-    # the results come back in the order of ``specs``
-    order = sorted(range(n), key=lambda k: -expected_work(specs[k]))
+    # one process per job, each fed one spec at a time as it frees (spawn, not fork: a
+    # forked PyTensor/OpenMP runtime is not safe to use)
+    workers = [
+        ProcessPoolExecutor(
+            max_workers=1,
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=partial(_start_worker, quiet),
+        )
+        for _ in range(jobs)
+    ]
+    pending = sorted(range(n), key=lambda k: -expected_work(specs[k]))
+    futures: dict[int, Future[AnalysisResult]] = {}
+    running: dict[Future[AnalysisResult], int] = {}  # future -> its worker
+    last_room: list[str | None] = [None] * jobs
     try:
-        futures = {
-            k: executor.submit(_run_numbered, specs[k], k + 1, n, progress) for k in order
-        }
-        for future in as_completed(futures.values()):
-            result = future.result()  # the first error stops the others (below)
-            if done is not None:
-                done(result)
+        while pending or running:
+            for w in set(range(jobs)) - set(running.values()):
+                if not pending:
+                    break
+                k = _next_spec(specs, pending, last_room[w])
+                pending.remove(k)
+                last_room[w] = room(specs[k])
+                futures[k] = workers[w].submit(_run_numbered, specs[k], k + 1, n, progress)
+                running[futures[k]] = w
+            finished, _ = wait(running, return_when=FIRST_COMPLETED)
+            for future in finished:
+                del running[future]
+                result = future.result()  # the first error stops the others (below)
+                if done is not None:
+                    done(result)
         results = [futures[k].result() for k in range(n)]
     except BaseException:
         # an error, Ctrl-C or SIGTERM: the specs still running are stopped, not waited for
         # (the executor has no public way to stop a running task)
-        processes = list((getattr(executor, "_processes", None) or {}).values())
-        executor.shutdown(wait=False, cancel_futures=True)
-        for process in processes:
-            if process.is_alive():
-                process.terminate()
+        for executor in workers:
+            processes = list((getattr(executor, "_processes", None) or {}).values())
+            executor.shutdown(wait=False, cancel_futures=True)
+            for process in processes:
+                if process.is_alive():
+                    process.terminate()
         raise
-    executor.shutdown()
+    for executor in workers:
+        executor.shutdown()
     return results
+
+
+def room(spec: AnalysisSpec) -> str:
+    """The analysis room (package) of a spec's model.
+
+    Specs of one room share compiled samplers when they run in the same process.
+    """
+    cls = get_model_class(spec.analysis.model, where=spec.source_path)
+    return cls.__module__.rsplit(".", 1)[0]
+
+
+def _next_spec(specs: Sequence[AnalysisSpec], pending: list[int], last: str | None) -> int:
+    """The spec a freed process takes.
+
+    The longest pending one of the room it ran last (its compiled samplers are in that
+    process), else the longest pending one.
+    """
+    same = [k for k in pending if last is not None and room(specs[k]) == last]
+    return (same or pending)[0]

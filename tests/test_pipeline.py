@@ -88,3 +88,16 @@ def test_the_longest_specs_are_expected_to_be_the_several_factors_model_and_blrm
     ranked = sorted(specs, key=pipeline.expected_work, reverse=True)
     assert ranked[0].name == "subgroups_multifactor"
     assert all(pipeline.expected_work(s) > 0 for s in specs)
+
+
+def test_a_freed_process_keeps_to_its_room_then_takes_the_longest():
+    # specs of one room share compiled samplers in a process: a worker that ran a subgroup
+    # spec takes the next subgroup spec even when a longer spec of another room waits
+    specs = [load_spec(name) for name in ("survival_os", "subgroups_age", "subgroups_phase",
+                                          "overall_cr")]
+    assert pipeline.room(specs[1]) == pipeline.room(specs[2]) == "bayesblina.analyses.subgroups"
+    assert pipeline.room(specs[0]) != pipeline.room(specs[1])
+    pending = [0, 2, 3]  # longest first, as run_analyses keeps them
+    assert pipeline._next_spec(specs, pending, pipeline.room(specs[1])) == 2
+    assert pipeline._next_spec(specs, pending, None) == 0
+    assert pipeline._next_spec(specs, [0, 3], pipeline.room(specs[1])) == 0
