@@ -94,16 +94,16 @@ def compare_mcse(before: Any, after: Any, k: float) -> dict[str, Any]:
     dict
         ``compared``: means found in both with their MCSE; ``outside``: ``(path, a, b, z)``
         for each mean with ``z = |a - b| / sqrt(mcse_a^2 + mcse_b^2) > k``; ``z_max``;
-        ``missing``: means of one run only; ``not_passed``: status paths that are neither
-        ``"PASSED"`` nor ``"EXACT"`` (an exact design study) in either run.
+        ``missing``: means of one run only; ``not_passed``: status paths that are none of
+        ``"PASSED"``, ``"EXACT"`` and ``"SIMULATED"`` (a design study's) in either run.
     """
     a, b = dict(flatten(before, ignore=DEFAULT_IGNORE)), dict(flatten(after, ignore=DEFAULT_IGNORE))
     out: dict[str, Any] = {"compared": 0, "outside": [], "z_max": 0.0, "missing": [],
                            "not_passed": []}
     for doc in (a, b):
-        # EXACT: an exact computation (a design study), which has no sampler to gate
-        out["not_passed"] += [p for p, v in doc.items()
-                              if p.endswith(".status") and v not in ("PASSED", "EXACT")]
+        # EXACT / SIMULATED: a design study (exact, or Monte Carlo), with no sampler to gate
+        out["not_passed"] += [p for p, v in doc.items() if p.endswith(".status")
+                              and v not in ("PASSED", "EXACT", "SIMULATED")]
     for path, mean in a.items():
         if not path.endswith(".mean"):
             continue
