@@ -452,7 +452,8 @@ def _escalation_parser(dsub: Any, parents: list[argparse.ArgumentParser]) -> Non
                      help="override the trials per scenario")
     esc.add_argument("--seed", type=_non_negative_int, metavar="N", help="override the seed")
     esc.add_argument("--workers", type=_positive_int, metavar="N",
-                     help="local worker processes (default: every core; 1: this process)")
+                     help="local worker processes (default: every core where that pays; "
+                          "1: this process)")
     esc.add_argument("--scheduler", metavar="ADDRESS",
                      help="a Dask scheduler to run on (tcp://host:8786)")
     esc.add_argument("--out-dir", metavar="DIR",

@@ -11,6 +11,9 @@ the answer is the same whichever backend computes it and however many workers sh
 * otherwise this machine: a :class:`distributed.LocalCluster` of ``workers`` processes (one
   thread each), started and closed by the call; in this process when one worker would do
   (``workers == 1``, or one batch left), since starting workers costs more than it saves.
+  With ``workers`` left to the default, the first batch runs in this process and a cluster
+  starts only if the other batches, timed by it, would save more than a cluster's start
+  costs (:data:`CLUSTER_START_S`): a small study never waits for workers to start.
 
 With ``out_dir`` a run can be resumed: each batch is written as it ends
 (``batch_00042.npz``, atomically), beside a ``manifest.json`` holding the job's ``key``; a
@@ -28,6 +31,7 @@ import fcntl
 import json
 import os
 import sys
+import time
 import uuid
 import zipfile
 from collections.abc import Callable, Iterator, Mapping
@@ -77,6 +81,11 @@ def batch_path(out_dir: str | Path, i: int) -> Path:
     return Path(out_dir) / f"batch_{i:05d}.npz"
 
 
+#: seconds a local cluster takes to start (processes spawned, bayesblina imported in each:
+#: 8-10 s on a 2-core machine); parallel batches must save more than this to be worth it
+CLUSTER_START_S = 10.0
+
+
 def run_batches(
     task: Callable[[int], Mapping[str, Any]],
     n_batches: int,
@@ -115,8 +124,10 @@ def run_batches(
         for the call and closed after it. Not with ``client``.
     workers : int, optional
         Local worker processes when neither ``client`` nor ``scheduler`` is given; default
-        every core (:func:`os.cpu_count`). ``1`` (or a single batch to compute) runs in
-        this process, without a cluster.
+        every core (:func:`os.cpu_count`) when that pays: the first batch runs in this
+        process, and the rest on a cluster only if, at that batch's time, sharing them
+        would save more than :data:`CLUSTER_START_S`. ``1`` (or a single batch to
+        compute) runs in this process, without a cluster.
     out_dir : str or Path, optional
         Folder of the batch files, for resuming (see the module docstring). The results'
         arrays must then be storable without pickle (no ``object`` dtype).
@@ -177,7 +188,16 @@ def run_batches(
                         finished)
             else:
                 n_workers = min(workers or os.cpu_count() or 1, len(todo))
-                if n_workers == 1:
+                if workers is None and n_workers > 1:
+                    # auto: time one batch here; a cluster only where it saves its start
+                    start = time.perf_counter()
+                    _run_here(task, todo[:1], n, finished)
+                    todo = todo[1:]
+                    rest = (time.perf_counter() - start) * len(todo)
+                    n_workers = min(n_workers, len(todo))
+                    if rest * (1 - 1 / max(n_workers, 1)) <= CLUSTER_START_S:
+                        n_workers = 1
+                if n_workers <= 1:
                     _run_here(task, todo, n, finished)
                 else:
                     cluster = stack.enter_context(local_cluster(n_workers))

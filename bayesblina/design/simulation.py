@@ -688,8 +688,10 @@ def simulate(
         Required by a TITE design; with ``accrual_rate``, gives the trials' duration.
     batch_size : int, default 1000
     workers : int, optional
-        Local worker processes (default every core; 1: in this process, which is the
-        fastest for the rule-based designs, whose batches take milliseconds).
+        Local worker processes (default every core where that pays, as
+        :func:`~bayesblina.core.parallel.run_batches` decides from the first batch's time;
+        1: in this process, the fastest for the rule-based designs, whose batches take
+        milliseconds).
     client, scheduler : optional
         A Dask client, or a scheduler address (:func:`~bayesblina.core.parallel.run_batches`).
     out_dir : str or Path, optional

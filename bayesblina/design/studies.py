@@ -1581,7 +1581,8 @@ class Execution:
     Attributes
     ----------
     workers : int or None
-        Local worker processes (default every core; 1: in this process).
+        Local worker processes (default every core where that pays, see
+        :func:`bayesblina.core.parallel.run_batches`; 1: in this process).
     client : distributed.Client or None
         A Dask client to run the batches on.
     scheduler : str or None

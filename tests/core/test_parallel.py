@@ -23,6 +23,7 @@ import distributed
 import numpy as np
 import pytest
 
+import bayesblina.core.parallel as parallel
 from bayesblina.core.parallel import (
     MANIFEST,
     BatchError,
@@ -295,3 +296,32 @@ def test_progress_on_a_terminal_is_a_bar(monkeypatch: pytest.MonkeyPatch) -> Non
     monkeypatch.setattr(sys, "stderr", term)
     run_batches(Seeded(), 3, key="p", workers=1)
     assert "3/3" in term.getvalue() and "batch 1/3" not in term.getvalue()
+
+
+class _ClusterStarted(Exception):
+    pass
+
+
+def _no_cluster(n_workers: int):
+    raise _ClusterStarted(n_workers)
+
+
+def test_by_default_a_cluster_starts_only_where_it_saves_its_start(monkeypatch) -> None:
+    # quick batches: the first, timed here, shows a cluster would cost more than it saves
+    monkeypatch.setattr(parallel, "local_cluster", _no_cluster)
+    monkeypatch.setattr(parallel.os, "cpu_count", lambda: 2)
+    task = Logged()
+    out = run_batches(task, N, key=KEY, progress=False)
+    assert task.calls == list(range(N))  # all in this process, in order
+    _same(out, [Seeded()(i) for i in range(N)])
+    # were a cluster free to start, the batches after the first would go to one
+    monkeypatch.setattr(parallel, "CLUSTER_START_S", 0.0)
+    task = Logged()
+    with pytest.raises(_ClusterStarted):
+        run_batches(task, N, key=KEY, workers=None, progress=False)
+    assert task.calls == [0]
+    # a number of workers given is obeyed: no first batch here
+    task = Logged()
+    with pytest.raises(_ClusterStarted):
+        run_batches(task, N, key=KEY, workers=2, progress=False)
+    assert task.calls == []
