@@ -8,6 +8,7 @@ test at the end).
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import subprocess
@@ -45,6 +46,21 @@ def run_cli(capsys, *args: str) -> tuple[int, str, str]:
     code = main(list(args))
     out, err = capsys.readouterr()
     return code, out, err
+
+
+@functools.cache
+def _computed(path: Path):
+    # in this process, one worker: the run simulated on every core, the numbers must not
+    # differ; a study that reads no analysis is computed once for all the tests here
+    return run_design(load_design_spec(path), figure=False, execution=Execution(workers=1))
+
+
+def reference(path: Path, analyses: dict | None = None):
+    """The study of ``path`` computed here (``analyses``: the posteriors it may read)."""
+    if load_design_spec(path).needs_analysis is None:
+        return _computed(path)
+    return run_design(load_design_spec(path), figure=False, analyses=analyses,
+                      execution=Execution(workers=1))
 
 
 SIMON = ["--p0", "0.1", "--p1", "0.275", "--alpha", "0.025", "--power", "0.8", "--nmax", "60"]
@@ -199,8 +215,7 @@ def test_design_run_on_the_default_specs(capsys, fake_fits):
     entries = json.loads(out)
     assert [e["name"] for e in entries] == [p.stem for p in DEFAULT]
     for entry, path in zip(entries, DEFAULT, strict=True):
-        result = run_design(load_design_spec(path), figure=False,
-                            analyses=analyses_for(path))
+        result = reference(path, analyses_for(path))
         assert entry["summary"] == json.loads(json.dumps(result.summary))
         assert entry["finding"] == result.finding
         assert entry["spec_sha256"] == hashlib.sha256(path.read_bytes()).hexdigest()
@@ -315,9 +330,7 @@ def check_design_outputs(out_dir: Path, names: list[str],
     for entry in summary["designs"]:
         name = entry["name"]
         path = DESIGN_DIR / f"{name}.toml"
-        # in this process: the run simulated on every core, the numbers must not differ
-        result = run_design(load_design_spec(path), figure=False, analyses=analyses,
-                            execution=Execution(workers=1))
+        result = reference(path, analyses)
         assert entry["spec"] == f"models/design/{name}.toml"
         assert entry["spec_sha256"] == hashlib.sha256(path.read_bytes()).hexdigest()
         assert entry["kind"] == result.spec.kind and entry["finding"] == result.finding
