@@ -15,8 +15,15 @@ import pytest
 from bayesblina.analyses.registry import discover_specs, load_spec, load_specs
 from bayesblina.core.fit import AnalysisResult
 from bayesblina.core.spec import SamplerSettings
+from bayesblina.design.studies import (
+    Execution,
+    discover_design_specs,
+    load_design_specs,
+    run_design,
+)
 from bayesblina.pipeline import run_analyses
 from bayesblina.report.write import write_results
+from bayesblina.reproduce import reproduce_all
 
 ROOT = Path(__file__).resolve().parents[1]
 MODELS = ROOT / "models"
@@ -49,15 +56,24 @@ def write_spec(tmp_path_factory):
 
 @dataclass(frozen=True)
 class DefaultRun:
-    """Every default spec fitted with its own settings, and the run's written folder."""
+    """Every default spec fitted with its own settings, and the run's written folder.
+
+    The folder is written as ``bayesblina run`` writes it (reproduced numbers and the
+    default design studies included), so the tests of the whole report read it as is.
+    """
 
     results: dict[str, AnalysisResult]
     out: Path
 
 
 def _run_defaults(out: Path) -> DefaultRun:
+    # written as ``bayesblina run`` writes it: the analyses, the published numbers
+    # reproduced and every default design study (these from the run's fits)
     results = run_analyses(load_specs(discover_specs()))
-    write_results(results, out, {"run_id": "tests"})
+    analyses = {r.spec.analysis.name: r for r in results}
+    designs = [run_design(d, analyses=analyses, execution=Execution(workers=1))
+               for d in load_design_specs(discover_design_specs())]
+    write_results(results, out, {"run_id": "tests"}, reproduce_all(), designs=designs)
     return DefaultRun({r.spec.name: r for r in results}, out)
 
 
