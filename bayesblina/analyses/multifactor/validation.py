@@ -317,8 +317,8 @@ def sbc(
     workers, client, scheduler, out_dir, progress
         Where the replications run and where finished batches are kept, as in
         :func:`~bayesblina.core.parallel.run_batches` (``workers=1``, the default: in this
-        process; ``None``: every local core where that pays). Each process builds and compiles the model
-        once and refits it for every replication it is given.
+        process; ``None``: every local core where that pays). Each process builds and
+        compiles the model once and refits it for every replication it is given.
     batch_size : int
         Replications per batch (the unit that is resumed from ``out_dir``).
 
