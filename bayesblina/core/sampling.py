@@ -166,24 +166,29 @@ def _sample_nutpie(model: BayesModel, values: dict[str, Any], s: SamplerSettings
     with pm_model:
         pm.set_data(values, coords=model.coords())
     home, cached = _nutpie_compiled(model, pm_model, _shapes(values))
-    if home is not pm_model:
-        # nutpie's initial points are computed from the data containers of the model it
-        # compiled: give them this model's values
-        pm.set_data({k: v for k, v in values.items() if k in home.named_vars}, model=home)
+    # nutpie's initial points are computed from the data containers of the model it
+    # compiled: a borrowed one gets this model's values while it samples, and its own back
+    # after (its owner may still read them: log-likelihoods, predictions)
+    borrowed = [] if home is pm_model else [k for k in values if k in home.named_vars]
+    own = {k: home[k].get_value() for k in borrowed}
+    pm.set_data({k: values[k] for k in borrowed}, model=home)
     # a data container the log density does not use (e.g. a covariate column of a model
     # without the covariate) is unknown to the compiled model
     known = cached.shared_data
     compiled = cached.with_data(**{k: v for k, v in values.items() if k in known})
-    idata = nutpie.sample(
-        compiled,
-        draws=s.draws,
-        tune=s.tune,
-        chains=s.chains,
-        cores=s.cores,
-        seed=s.seed,
-        target_accept=s.target_accept,
-        progress_bar=False,
-    )
+    try:
+        idata = nutpie.sample(
+            compiled,
+            draws=s.draws,
+            tune=s.tune,
+            chains=s.chains,
+            cores=s.cores,
+            seed=s.seed,
+            target_accept=s.target_accept,
+            progress_bar=False,
+        )
+    finally:
+        pm.set_data(own, model=home)
     # nutpie labels dims from the model as compiled: relabel with the current coords
     coords = {k: v for k, v in model.coords().items() if k in idata.posterior.dims}
     idata = idata.assign_coords(coords, groups=["posterior"])

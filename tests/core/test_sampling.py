@@ -165,11 +165,15 @@ def test_a_shared_compiled_nutpie_model_samples_like_a_fresh_one(monkeypatch):
     pytest.importorskip("nutpie")
     monkeypatch.setattr(sampling, "_NUTPIE_COMPILED", {})
     settings = SamplerSettings(backend="nutpie", draws=100, tune=100, chains=2, seed=11)
-    new_model().fit(settings)
+    home = new_model()
+    home.fit(settings)
     other = pd.DataFrame({"population": ["a", "b"], "x": [3, 9], "n": [10, 12]})
     shared = new_model(other, SCEPTICAL)
     borrowed = shared.fit(settings)
     assert len(sampling._NUTPIE_COMPILED) == 1  # one compile served both models
+    # the model that compiled it keeps its own data (its log-likelihood reads them)
+    np.testing.assert_array_equal(home.build()["x"].get_value(), DATA["x"])
+    np.testing.assert_array_equal(home.build()["n"].get_value(), DATA["n"])
     assert list(borrowed.posterior["p"].coords["population"].values) == ["a", "b"]
     monkeypatch.setattr(sampling, "_NUTPIE_COMPILED", {})
     alone = new_model(other, SCEPTICAL)
