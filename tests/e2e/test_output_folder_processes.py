@@ -8,6 +8,7 @@ the same folder while one is running is refused with a clear message.
 from __future__ import annotations
 
 import json
+import shutil
 import signal
 import subprocess
 import sys
@@ -24,21 +25,23 @@ pytestmark = [pytest.mark.e2e, pytest.mark.filterwarnings("ignore::UserWarning")
 SPECS = ["overall_cr", "response_categories"]
 
 
-def command(out: Path, seed: int) -> list[str]:
+def command(out: Path, seed: int, jobs: int) -> list[str]:
     # plumbing: the files of whole runs, not their numbers (short chains; the gate may fail,
-    # exit 1, which the tests accept)
+    # exit 1, which the tests accept). One process unless a test needs the run's workers:
+    # each worker process pays PyMC's import again
     return [sys.executable, "-m", "bayesblina.cli", "run", *SPECS, "--draws", "200",
-            "--tune", "200", "--chains", "2", "--seed", str(seed), "--out", str(out)]
+            "--tune", "200", "--chains", "2", "--seed", str(seed), "--jobs", str(jobs),
+            "--out", str(out)]
 
 
 def run(out: Path, seed: int) -> subprocess.CompletedProcess:
-    return subprocess.run(command(out, seed), capture_output=True, text=True, check=False,
+    return subprocess.run(command(out, seed, 1), capture_output=True, text=True, check=False,
                           timeout=600)
 
 
-def start(out: Path, seed: int) -> subprocess.Popen:
-    return subprocess.Popen(command(out, seed), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True)
+def start(out: Path, seed: int, jobs: int = 1) -> subprocess.Popen:
+    return subprocess.Popen(command(out, seed, jobs), stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
 
 
 def wait_for(predicate, proc: subprocess.Popen, polls: int = 300_000) -> None:
@@ -132,11 +135,11 @@ def alive(pid: int) -> bool:
     return state != "Z"
 
 
-def test_a_terminated_run_cleans_up_and_leaves_the_previous_run(tmp_path):
+def test_a_terminated_run_cleans_up_and_leaves_the_previous_run(first_run, tmp_path):
     out = tmp_path / "out"
-    assert run(out, 1).returncode in (0, 1)
+    shutil.copytree(first_run[1], out)  # a complete previous run (of this module's fixture)
     before = manifest(out)
-    proc = start(out, 2)
+    proc = start(out, 2, jobs=2)
     # the two specs run in two worker processes: terminate the run while they work
     wait_for(lambda: bool(staging(tmp_path)) and len(workers(proc.pid)) == 2, proc)
     pids = workers(proc.pid)
