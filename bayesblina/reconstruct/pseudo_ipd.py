@@ -32,6 +32,7 @@ Times are in months from enrolment (a month is 365.25 / 12 days); all are > 0.
 
 from __future__ import annotations
 
+import functools
 import time as _time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -637,6 +638,8 @@ def reconstruct(
         ``"rfs_mrd"``; rows sorted by time (``"rfs_mrd"``: complete-MRD patients first).
         70 rows for ``"os"``, 27 for ``"rfs"``, 26 for ``"rfs_mrd"``.
         :func:`stack_draws` turns the list into one long frame with a ``draw`` column.
+        The draws are computed once per process for each set of arguments; every call
+        returns new frames.
 
     Raises
     ------
@@ -651,10 +654,24 @@ def reconstruct(
     >>> len(draws), draws[0].shape
     (5, (26, 3))
     """
-    return reconstruct_with_diagnostics(
+    check_endpoint(endpoint)
+    _check_args(n_draws, seed, ci_ratio)  # before the cache: its key must be valid and hashable
+    draws = _reconstructed(endpoint, int(n_draws), int(seed), ci_ratio, bool(with_fates),
+                           max_candidates)
+    return [df.copy() for df in draws]  # the caller's own frames, never the cached ones
+
+
+@functools.lru_cache(maxsize=16)
+def _reconstructed(
+    endpoint: str, n_draws: int, seed: int, ci_ratio: float | None, with_fates: bool,
+    max_candidates: int,
+) -> tuple[pd.DataFrame, ...]:
+    # a pure function of its arguments and the packaged numbers, and ~0.5 s a call: every
+    # load of a survival spec (its check, its fit, the docs' tables) asks for the same draws
+    return tuple(reconstruct_with_diagnostics(
         endpoint, n_draws, seed, ci_ratio=ci_ratio, with_fates=with_fates,
         max_candidates=max_candidates,
-    ).draws
+    ).draws)
 
 
 def stack_draws(draws: Sequence[pd.DataFrame]) -> pd.DataFrame:

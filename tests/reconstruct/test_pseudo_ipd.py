@@ -164,10 +164,22 @@ def test_with_fates_labels_add_up(endpoint):
 
 @pytest.mark.parametrize("endpoint", ENDPOINTS)
 def test_same_seed_gives_identical_data(endpoint):
+    # reconstruct keeps its draws per process: the second computation is the uncached one
     a = reconstruct(endpoint, 4, 123)
-    b = reconstruct(endpoint, 4, 123)
+    b = P.reconstruct_with_diagnostics(endpoint, 4, 123).draws
     for x, y in zip(a, b, strict=True):
         pd.testing.assert_frame_equal(x, y)
+
+
+def test_each_call_returns_its_own_frames():
+    """The per-process cache never hands out a frame that another caller changed."""
+    first = reconstruct("rfs", 2, 7)
+    first[0].loc[:, "time"] = -1.0
+    first.append(first[0])
+    again = reconstruct("rfs", 2, 7)
+    assert len(again) == 2
+    assert (again[0]["time"] > 0).all()
+    pd.testing.assert_frame_equal(again[1], P.reconstruct_with_diagnostics("rfs", 2, 7).draws[1])
 
 
 @pytest.mark.parametrize("endpoint", ENDPOINTS)

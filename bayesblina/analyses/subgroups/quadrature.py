@@ -80,10 +80,10 @@ def _aghq(
     z = (theta - mu[..., None]) / tau[..., None]
     log_h = _log_binom(x, n, theta) - 0.5 * z**2 - np.log(tau[..., None] * np.sqrt(2 * np.pi))
     a = np.log(w) + u**2 + log_h
-    log_i = np.log(np.sqrt(2.0) * scale) + special.logsumexp(a, axis=-1)
-    r = np.exp(a - special.logsumexp(a, axis=-1, keepdims=True))
-    p = special.expit(theta)
-    return log_i, (r * p).sum(-1), (r * p * p).sum(-1)
+    lse = special.logsumexp(a, axis=-1, keepdims=True)  # once: most of this function's time
+    log_i = np.log(np.sqrt(2.0) * scale) + lse[..., 0]
+    rp = np.exp(a - lse) * special.expit(theta)
+    return log_i, rp.sum(-1), (rp * special.expit(theta)).sum(-1)
 
 
 def _grid_signals(x: float, n: float, theta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
