@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import fcntl
 import functools
+import os
 import pickle
 from dataclasses import dataclass
 from pathlib import Path
@@ -11,6 +12,7 @@ from pathlib import Path
 import nutpie
 import pymc as pm
 import pytest
+from threadpoolctl import threadpool_limits
 
 from bayesblina.analyses.registry import discover_specs, load_spec, load_specs
 from bayesblina.core.fit import AnalysisResult
@@ -27,6 +29,13 @@ from bayesblina.reproduce import reproduce_all
 
 ROOT = Path(__file__).resolve().parents[1]
 MODELS = ROOT / "models"
+
+# One BLAS thread per process: pytest-xdist already runs a worker per core, and OpenBLAS's
+# idle threads spin. The 242-dimensional nutpie fit of tests/design/test_escalation_mcmc.py
+# used twice its CPU alone and took 5x its time beside the other worker. The processes the
+# tests start (runs, notebook kernels) inherit the variable.
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+threadpool_limits(1, user_api="blas")  # the BLAS libraries loaded before this line
 
 
 @pytest.fixture(scope="session")
