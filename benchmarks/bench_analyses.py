@@ -5,13 +5,15 @@ and its compile cost are its own): loading the spec, building the graph, the fir
 (compile + sample), a refit with the same prior (sampling only: the compiled sampler is
 reused), a refit after a prior change (what a notebook user waits for), the minimum bulk
 ESS per second of sampling, and the peak resident memory. ``--full`` also times the whole
-``bayesblina run`` warm (compile caches populated) and cold (empty PyTensor compile cache).
-Each figure is the median of ``--repeats`` runs with its range; machines are shared and
-noisy, so compare ratios measured in one run.
+``bayesblina run`` warm (compile caches populated) and cold (PyTensor and numba compile
+caches emptied), ``--full-only`` only that, and ``--whole`` picks which of those runs
+(the others keep their earlier figures). Each figure is the median of ``--repeats`` runs
+with its range; machines are shared and noisy, so compare ratios measured in one run.
 
 Writes ``benchmarks/results.json`` and ``benchmarks/results.md``::
 
     python benchmarks/bench_analyses.py [--backends pymc nutpie] [--repeats 3] [--full]
+    python benchmarks/bench_analyses.py --full-only --whole cold --repeats 3
 """
 
 from __future__ import annotations
@@ -238,9 +240,10 @@ def markdown(result: dict[str, Any]) -> str:
                   "populated" + ("; cold: PyTensor and numba compile caches emptied first."
                                  if any(k.startswith("cold") for k in result["full_run"])
                                  else " (no cold run this time)."), "",
-                  "| run | wall s |", "|---|---|"]
+                  "| run | runs | wall s | measured |", "|---|---|---|---|"]
         for kind, entry in result["full_run"].items():
-            lines.append(f"| {kind} | {cell(entry, '{:.0f}')} |")
+            lines.append(f"| {kind} | {entry['n']} | {cell(entry, '{:.0f}')} | "
+                         f"{entry.get('measured', when)} |")
         runs = result["full_run"]
         one, per_core = (runs.get("warm, one process (--jobs 1)"),
                          runs.get("warm, one process per core"))
@@ -271,6 +274,10 @@ def main() -> None:
                              "backend) in --out's tables, each marked with when it ran")
     parser.add_argument("--no-cold", action="store_true",
                         help="with --full: skip the run with emptied compile caches")
+    parser.add_argument("--whole", nargs="+", choices=["cold", "serial", "parallel"],
+                        default=["cold", "serial", "parallel"],
+                        help="which whole runs --full times: cold (compile caches emptied), "
+                             "serial (--jobs 1), parallel (one process per core)")
     parser.add_argument("--out", type=Path, default=HERE)
     args = parser.parse_args()
     if args.one:
@@ -284,6 +291,9 @@ def main() -> None:
         return
     if args.full_only:
         result = json.loads((args.out / "results.json").read_text())
+        before = result.get("full_run_created_at", result["created_at"])
+        for entry in result.get("full_run", {}).values():
+            entry.setdefault("measured", before)  # the earlier figures say when they were
         result["full_run_machine"] = machine()
         result["full_run_created_at"] = datetime.now(UTC).isoformat(timespec="seconds")
         args.full, names = True, []
@@ -308,22 +318,30 @@ def main() -> None:
         write_tables(args.out, "results", result, markdown(result), echo=False)  # so far
     if args.full:
         # cold: compile caches emptied; warm: populated (by the cold run), one process
-        # (--jobs 1: every spec after the other, as before issue 11) and one per core
-        cold = [] if args.no_cold else [full_run(cold=True)]
-        serial = [full_run(cold=False, jobs=1, keep=args.out / "summary_jobs1.json")
-                  for _ in range(args.repeats)]
-        parallel = [full_run(cold=False, keep=args.out / "summary_jobsN.json")
-                    for _ in range(args.repeats)]
-        compared = subprocess.run(
-            [sys.executable, str(HERE.parent / "scripts" / "compare_summaries.py"),
-             str(args.out / "summary_jobs1.json"), str(args.out / "summary_jobsN.json"),
-             "--ignore", "cores"],  # the parallel run samples each spec's chains serially
-            capture_output=True, text=True, check=False)
-        result["full_run_numbers"] = (compared.stdout.strip().splitlines() or ["?"])[-1]
-        result["full_run"] = {"warm, one process (--jobs 1)": median_range(serial),
-                              "warm, one process per core": median_range(parallel)}
-        if cold:
-            result["full_run"]["cold, one process per core"] = median_range(cold)
+        # (--jobs 1: every spec after the other, as before issue 11) and one per core.
+        # Each kind asked for (--whole) is run --repeats times and replaces its old entry;
+        # the others keep theirs (with the time they were measured).
+        kinds = set(args.whole) - ({"cold"} if args.no_cold else set())
+        now = datetime.now(UTC).isoformat(timespec="seconds")
+        runs = result.setdefault("full_run", {})
+        if "cold" in kinds:
+            cold = [full_run(cold=True) for _ in range(args.repeats)]
+            runs["cold, one process per core"] = {**median_range(cold), "measured": now}
+        if "serial" in kinds:
+            serial = [full_run(cold=False, jobs=1, keep=args.out / "summary_jobs1.json")
+                      for _ in range(args.repeats)]
+            runs["warm, one process (--jobs 1)"] = {**median_range(serial), "measured": now}
+        if "parallel" in kinds:
+            parallel = [full_run(cold=False, keep=args.out / "summary_jobsN.json")
+                        for _ in range(args.repeats)]
+            runs["warm, one process per core"] = {**median_range(parallel), "measured": now}
+        if {"serial", "parallel"} <= kinds:
+            compared = subprocess.run(
+                [sys.executable, str(HERE.parent / "scripts" / "compare_summaries.py"),
+                 str(args.out / "summary_jobs1.json"), str(args.out / "summary_jobsN.json"),
+                 "--ignore", "cores"],  # the parallel run samples each spec's chains serially
+                capture_output=True, text=True, check=False)
+            result["full_run_numbers"] = (compared.stdout.strip().splitlines() or ["?"])[-1]
     write_tables(args.out, "results", result, markdown(result))
 
 
