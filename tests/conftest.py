@@ -119,10 +119,16 @@ COSTLY = ("mcmc", "docs", "e2e", "browser")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Every test says what it costs: a test with no cost marker is a ``unit`` test."""
+    """Every test says what it costs: a test with no cost marker is a ``unit`` test.
+
+    The docs build (the longest test, minutes) goes first: under pytest-xdist a long test
+    started last leaves the other cores idle while it ends.
+    """
     for item in items:
         if not any(item.get_closest_marker(m) for m in COSTLY):
             item.add_marker(pytest.mark.unit)
+    items.sort(key=lambda item: not (item.get_closest_marker("docs")
+                                     and item.get_closest_marker("slow")))
 
 
 #: MCMC calls per test (its fixtures' set-up included), counted by the wrappers below
