@@ -82,8 +82,9 @@ def _aghq(
     a = np.log(w) + u**2 + log_h
     lse = special.logsumexp(a, axis=-1, keepdims=True)  # once: most of this function's time
     log_i = np.log(np.sqrt(2.0) * scale) + lse[..., 0]
-    rp = np.exp(a - lse) * special.expit(theta)
-    return log_i, rp.sum(-1), (rp * special.expit(theta)).sum(-1)
+    p = special.expit(theta)
+    rp = np.exp(a - lse) * p
+    return log_i, rp.sum(-1), (rp * p).sum(-1)
 
 
 def _grid_signals(x: float, n: float, theta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
