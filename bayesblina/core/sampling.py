@@ -18,6 +18,10 @@ graph is unchanged, so a refit with new data or new prior values does not recomp
   reconstructions, comparison fits): the graphs are compared node by node
   (:func:`same_graph`), never assumed alike from a name.
 * ``numpyro``: ``pm.sample(nuts_sampler="numpyro")`` (JAX compiles per call).
+
+PyTensor's numba code is compiled without fast-math (:func:`strict_float`), so the first
+run on a machine (everything compiled afresh) gives the numbers of every later run (parts
+loaded from the compile cache).
 """
 
 from __future__ import annotations
@@ -33,6 +37,7 @@ import arviz as az
 import numpy as np
 import nutpie
 import pymc as pm
+import pytensor
 from pymc.backends.arviz import (
     coords_and_dims_for_inferencedata,
     find_constants,
@@ -77,6 +82,19 @@ def require_backend(backend: str) -> None:
         )
 
 
+def strict_float() -> Any:
+    """A context in which PyTensor compiles numba code without fast-math.
+
+    With fast-math (PyTensor's default), LLVM may contract and reassociate floating-point
+    operations across the functions it inlines; a function compiled afresh (its parts
+    inlined) then rounds differently from the same function whose parts come from the
+    compile cache. Measured: a machine's first run (cold cache) differed from its later
+    runs in the 14th digit, same seed; strict IEEE arithmetic made them identical, at no
+    measurable cost in sampling time (benchmarks/history.md).
+    """
+    return pytensor.config.change_flags(numba__fastmath=False)
+
+
 def _shapes(values: dict[str, Any]) -> tuple[tuple[str, tuple[int, ...]], ...]:
     """Shape signature of the data: compiled samplers are valid only for these shapes."""
     return tuple(sorted((k, np.shape(v)) for k, v in values.items()))
@@ -90,7 +108,8 @@ def _sample_pymc(model: BayesModel, values: dict[str, Any], s: SamplerSettings) 
         pm.set_data(values, coords=model.coords())
         step = model.compiled.get(key)
         if step is None:
-            step = model.compiled[key] = model.pymc_step(s.target_accept)
+            with strict_float():
+                step = model.compiled[key] = model.pymc_step(s.target_accept)
         return pm.sample(
             initvals=model.initvals(s.chains, s.seed),
             draws=s.draws,
@@ -155,7 +174,8 @@ def _nutpie_compiled(model: BayesModel, pm_model: pm.Model, shapes: Any) -> tupl
     alike = _NUTPIE_COMPILED.setdefault((model.structure_key(), shapes), [])
     entry = next((e for e in alike if e[0] is pm_model or same_graph(e[0], pm_model)), None)
     if entry is None:
-        entry = (pm_model, nutpie.compile_pymc_model(pm_model))
+        with strict_float():
+            entry = (pm_model, nutpie.compile_pymc_model(pm_model))
         alike.append(entry)
     model.compiled["nutpie"] = (shapes, entry)
     return entry

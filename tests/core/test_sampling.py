@@ -3,9 +3,15 @@
 from __future__ import annotations
 
 import importlib.util
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pytensor
 import pytest
 
 from bayesblina.analyses import BetaBinomialModel, SubgroupModel
@@ -180,3 +186,33 @@ def test_a_shared_compiled_nutpie_model_samples_like_a_fresh_one(monkeypatch):
     fresh = alone.fit(settings)
     assert alone.compiled["nutpie"][1][0] is alone.build()  # compiled from its own graph
     np.testing.assert_array_equal(borrowed.posterior["p"].values, fresh.posterior["p"].values)
+
+
+COLD_WARM_FIT = """
+import sys
+import numpy as np
+from bayesblina.analyses.registry import load_spec, get_model_class
+spec = load_spec("dose_toxicity_crm").with_sampler(draws=60, tune=60, chains=2, seed=7)
+model = get_model_class(spec.analysis.model).from_spec(spec, next(iter(spec.priors)))
+np.save(sys.argv[1], model.fit(spec.sampler).posterior["beta"].values)
+"""
+
+
+@pytest.mark.mcmc
+def test_a_cold_compile_gives_the_draws_of_a_cached_one(tmp_path):
+    # a machine's first run compiles PyTensor's numba code afresh, later runs load parts of
+    # it from the cache: with fast-math the two rounded differently (14th digit), so the
+    # first run's numbers were not those of the next (same seed)
+    # the numba cache starts empty; the C modules are this process's (copied: compiling
+    # them afresh would only cost time)
+    c_modules = Path(pytensor.config.compiledir)
+    shutil.copytree(c_modules, tmp_path / "cache" / c_modules.name,
+                    ignore=shutil.ignore_patterns("lock_dir*"), ignore_dangling_symlinks=True)
+    flags = ",".join(filter(None, [os.environ.get("PYTENSOR_FLAGS"),
+                                   f"base_compiledir={tmp_path / 'cache'}"]))
+    env = {**os.environ, "PYTENSOR_FLAGS": flags}
+    for run in ("cold", "warm"):
+        subprocess.run([sys.executable, "-c", COLD_WARM_FIT, str(tmp_path / f"{run}.npy")],
+                       env=env, check=True, capture_output=True)
+    assert (tmp_path / "cache" / "numba").is_dir()  # the cache was this test's own
+    np.testing.assert_array_equal(np.load(tmp_path / "cold.npy"), np.load(tmp_path / "warm.npy"))
