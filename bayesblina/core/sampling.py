@@ -89,8 +89,8 @@ def strict_float() -> Any:
     operations across the functions it inlines; a function compiled afresh (its parts
     inlined) then rounds differently from the same function whose parts come from the
     compile cache. Measured: a machine's first run (cold cache) differed from its later
-    runs in the 14th digit, same seed; strict IEEE arithmetic made them identical, at no
-    measurable cost in sampling time (benchmarks/history.md).
+    runs in the 14th digit, same seed; strict IEEE arithmetic made them identical. Its
+    cost in sampling time was within the machine's noise (``benchmarks/history.md``).
     """
     return pytensor.config.change_flags(numba__fastmath=False)
 
