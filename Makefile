@@ -42,6 +42,7 @@ bench: $(STAMP)
 	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[dev,bench]"
 	$(BIN)/python benchmarks/bench_analyses.py
 	$(BIN)/python benchmarks/bench_stan.py
+	$(BIN)/python benchmarks/bench_stan.py --backend nutpie
 	$(BIN)/python benchmarks/bench_refit.py --nutpie
 	$(BIN)/python benchmarks/bench_grid_batch.py
 	$(BIN)/python benchmarks/bench_reconstruct_design.py

@@ -192,7 +192,8 @@ def markdown(result: dict[str, Any]) -> str:
         "change did, before and after: `history.md`. The design tools' benchmarks: "
         "`design_results.md` (`bench_design.py`) and `escalation_results.md` "
         "(`bench_escalation.py`: 10,000 BOIN and BLRM/EWOC trials against the targets of "
-        "issue 13); the same models in Stan: `stan_results.md`.",
+        "issue 13); the same models in Stan: `stan_results.md` (bayesblina on PyMC) and "
+        "`stan_results_nutpie.md` (on nutpie).",
         "",
         "| analysis | backend | build s | compile s | sample s | refit s | min bulk ESS/s "
         "| peak MiB | analysis s |",

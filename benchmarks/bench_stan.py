@@ -8,7 +8,7 @@ means of the shared parameters must agree within 3 Monte Carlo standard errors (
 of both fits combined): an independent check of every model as well as a benchmark.
 
 Needs PyStan (``pip install 'bayesblina[bench]'``). Writes ``benchmarks/stan_results.json``
-and ``benchmarks/stan_results.md``::
+and ``benchmarks/stan_results.md`` (``stan_results_nutpie.*`` with ``--backend nutpie``)::
 
     python benchmarks/bench_stan.py [--specs overall_cr ...] [--backend pymc|nutpie]
 """
@@ -142,7 +142,9 @@ def main() -> None:
     result = {"created_at": datetime.now(UTC).isoformat(timespec="seconds"),
               "machine": machine(), "pystan": stan.__version__, "backend": args.backend,
               "analyses": analyses}
-    write_tables(args.out, "stan_results", result, markdown(result))
+    # each backend its own table (pymc: stan_results.md, nutpie: stan_results_nutpie.md)
+    stem = "stan_results" if args.backend == "pymc" else f"stan_results_{args.backend}"
+    write_tables(args.out, stem, result, markdown(result))
 
 
 if __name__ == "__main__":
