@@ -201,10 +201,9 @@ np.save(sys.argv[1], model.fit(spec.sampler).posterior["beta"].values)
 @pytest.mark.mcmc
 def test_a_cold_compile_gives_the_draws_of_a_cached_one(tmp_path):
     # a machine's first run compiles PyTensor's numba code afresh, later runs load parts of
-    # it from the cache: with fast-math the two rounded differently (14th digit), so the
-    # first run's numbers were not those of the next (same seed)
-    # the numba cache starts empty; the C modules are this process's (copied: compiling
-    # them afresh would only cost time)
+    # it from the cache: with fast-math the two rounded differently (14th digit, same seed).
+    # Here the numba cache starts empty; the C modules are copied from this process's
+    # cache (compiling them afresh would only cost time)
     c_modules = Path(pytensor.config.compiledir)
     shutil.copytree(c_modules, tmp_path / "cache" / c_modules.name,
                     ignore=shutil.ignore_patterns("lock_dir*"), ignore_dangling_symlinks=True)
