@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 import pytensor
 import pytest
+import xarray as xr
 
 from bayesblina.analyses import BetaBinomialModel, SubgroupModel
 from bayesblina.analyses.registry import load_spec
@@ -186,6 +187,27 @@ def test_a_shared_compiled_nutpie_model_samples_like_a_fresh_one(monkeypatch):
     fresh = alone.fit(settings)
     assert alone.compiled["nutpie"][1][0] is alone.build()  # compiled from its own graph
     np.testing.assert_array_equal(borrowed.posterior["p"].values, fresh.posterior["p"].values)
+
+
+@pytest.mark.mcmc
+def test_nutpie_traces_convert_as_nutpie_converts_them(monkeypatch):
+    nutpie = pytest.importorskip("nutpie")
+    # a model compiled from this model's own graph: nutpie's initial points come from the
+    # data containers of the graph it compiled
+    monkeypatch.setattr(sampling, "_NUTPIE_COMPILED", {})
+    settings = SamplerSettings(backend="nutpie", draws=60, tune=50, chains=3, seed=5)
+    model = new_model()
+    ours = model.fit(settings)
+    compiled = model.compiled["nutpie"][1][1].with_data(**model.data_values(),
+                                                        **model.prior_values())
+    theirs = nutpie.sample(compiled, draws=60, tune=50, chains=3, seed=5,
+                                  cores=settings.cores, target_accept=settings.target_accept,
+                                  progress_bar=False)
+    for group in ("posterior", "sample_stats"):
+        a, b = ours[group].copy(), theirs[group].copy()
+        a.attrs, b.attrs = {}, {}
+        xr.testing.assert_identical(a, b)  # names, dims, labels, dtypes and every value
+    assert "warmup_posterior" not in ours.groups()  # nothing reads the warm-up draws
 
 
 COLD_WARM_FIT = """
