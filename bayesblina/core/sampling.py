@@ -112,6 +112,12 @@ def _sample_pymc(model: BayesModel, values: dict[str, Any], s: SamplerSettings) 
         if step is None:
             with strict_float():
                 step = model.compiled[key] = model.pymc_step(s.target_accept)
+        # PyMC resets a step's adaptation before each chain it samples in this process, not
+        # before it sends the step to chain processes (cores > 1): a step adapted by an
+        # earlier fit here would start those chains where that fit left off
+        for method in step if isinstance(step, list) else [step]:
+            if hasattr(method, "reset_tuning"):
+                method.reset_tuning()
         return pm.sample(
             initvals=model.initvals(s.chains, s.seed),
             draws=s.draws,

@@ -79,6 +79,18 @@ def test_refit_reuses_the_compiled_sampler_and_has_no_stale_state(tiny_sampler):
 
 
 @pytest.mark.mcmc
+def test_chains_in_processes_after_a_fit_in_this_one_give_a_fresh_models_draws():
+    # the compiled step is reused: a fit with chains one after the other adapts it here,
+    # and a later fit on chain processes must not start from that adaptation
+    one, two = (SamplerSettings(draws=50, tune=50, chains=2, cores=c, seed=3) for c in (1, 2))
+    model = new_model()
+    model.fit(one)
+    again = model.fit(two)
+    fresh = new_model().fit(two)
+    np.testing.assert_array_equal(again.posterior["p"].values, fresh.posterior["p"].values)
+
+
+@pytest.mark.mcmc
 def test_refit_with_another_number_of_populations(tiny_sampler):
     model = new_model()
     model.fit(tiny_sampler)
