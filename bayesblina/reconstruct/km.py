@@ -1,4 +1,4 @@
-"""Kaplan–Meier: a vectorised screen of many candidate data sets, and the lifelines check."""
+"""Kaplan–Meier: a screen of many candidate data sets, the lifelines check, S(t) at times."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 from lifelines import KaplanMeierFitter
 from lifelines.utils import median_survival_times
+from scipy.stats import CensoredData, ecdf
 
 from bayesblina.reconstruct.assumptions import LANDMARK_TOL_POINTS, MEDIAN_TOL_MONTHS
 from bayesblina.reconstruct.targets import Target
@@ -49,6 +50,31 @@ def km_batch(
         k = (ts <= landmark).sum(1)
         out["landmark"] = np.concatenate([np.ones((b, 1)), s], 1)[rows, k]
     return out
+
+
+def km_at(time: np.ndarray, event: np.ndarray, grid: np.ndarray) -> np.ndarray:
+    """The Kaplan-Meier estimate of S(t) at ``grid`` (right-censored data).
+
+    SciPy's ``ecdf`` of right-censored data: lifelines' ``KaplanMeierFitter`` estimate (the
+    tests check it to 1e-12, ties included) at ~1/18 of its cost, for the survival models'
+    posterior predictive check (hundreds of simulated curves per fit).
+
+    Parameters
+    ----------
+    time : numpy.ndarray
+        Event or censoring times.
+    event : numpy.ndarray
+        1 for an event, 0 for a censored time.
+    grid : numpy.ndarray
+        Times at which to evaluate the (right-continuous) estimate.
+
+    Returns
+    -------
+    numpy.ndarray
+        S(t) at each time of ``grid``.
+    """
+    data = CensoredData.right_censored(np.asarray(time, float), np.asarray(event) == 0)
+    return ecdf(data).sf.evaluate(np.asarray(grid, float))
 
 
 def within_ratio(value: np.ndarray, published: float, ratio: float) -> np.ndarray:

@@ -31,7 +31,6 @@ import numpy as np
 import pandas as pd
 import pymc as pm
 import pytensor.tensor as pt
-from lifelines import KaplanMeierFitter
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from bayesblina.core.model import BayesModel, PriorSetBase
@@ -41,6 +40,7 @@ from bayesblina.core.spec import SamplerSettings
 from bayesblina.core.summaries import summarise_draws
 from bayesblina.data.tables import Col, frame_from_rows
 from bayesblina.errors import DataError, SpecError
+from bayesblina.reconstruct.km import km_at
 from bayesblina.reconstruct.pseudo_ipd import reconstruct
 
 if TYPE_CHECKING:
@@ -478,7 +478,7 @@ class SurvivalModel(BayesModel):
 
         For ``n_sims`` posterior draws, simulate an event time for every patient of the
         first reconstruction, censor it at the patient's own censoring time (censored
-        patients) or at the end of follow-up (events), and take the KM (lifelines). The
+        patients) or at the end of follow-up (events), and take the KM (:func:`km_at`). The
         table gives, on a time grid, the observed KM and the 2.5%, 50%, 97.5% quantiles of
         the simulated KMs, and whether the observed KM lies inside the 95% band; with a
         covariate, one block of rows per group (column ``group``).
@@ -499,13 +499,11 @@ class SurvivalModel(BayesModel):
             obs_t, obs_e = np.minimum(t_new, cens), (t_new <= cens).astype(int)
             for j, g in enumerate(groups):
                 m = grp == g
-                km = KaplanMeierFitter().fit(obs_t[m], obs_e[m])
-                sims[j, k] = km.survival_function_at_times(grid).to_numpy()
+                sims[j, k] = km_at(obs_t[m], obs_e[m], grid)
         parts = []
         for j, g in enumerate(groups):
             m = grp == g
-            km = KaplanMeierFitter().fit(t_obs[m], ev[m])
-            observed = km.survival_function_at_times(grid).to_numpy()
+            observed = km_at(t_obs[m], ev[m], grid)
             q = np.quantile(sims[j], [0.025, 0.5, 0.975], axis=0)
             inside = (observed >= q[0] - 1e-12) & (observed <= q[2] + 1e-12)
             parts.append(pd.DataFrame({

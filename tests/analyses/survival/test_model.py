@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytensor.tensor as pt
 import pytest
-from lifelines import WeibullAFTFitter, WeibullFitter
+from lifelines import KaplanMeierFitter, WeibullAFTFitter, WeibullFitter
 from lifelines.datasets import load_leukemia
 from scipy import integrate, stats
 
@@ -19,6 +19,7 @@ from bayesblina.core.spec import GateThresholds, SamplerSettings, SummarySetting
 from bayesblina.core.summaries import mcse
 from bayesblina.errors import DataError, SpecError
 from bayesblina.pipeline import run_analysis
+from bayesblina.reconstruct.km import km_at
 from bayesblina.report.write import write_results
 
 VAGUE = {
@@ -250,3 +251,21 @@ def test_reconstructed_os_pools_reconstructions_and_gates_each(tmp_path):
     assert {"median", "rmst", "surv[6.0]", "surv[24.0]", "lambda_", "rho_"} <= set(res)
     assert entry["time_unit"] == {"weakly_informative": "months"}
     assert entry["data_sha256"] == fit.idata.attrs["data_sha256"]  # all reconstructions
+
+
+def _km_cases():
+    rng = np.random.default_rng(2016)
+    for k in range(60):  # ties (times rounded to whole months) in every other case
+        t = np.round(rng.exponential(8.0, 25), 0 if k % 2 else 3)
+        yield t, (rng.uniform(size=25) < 0.7).astype(int)
+    yield np.array([3.0, 5.0, 7.0]), np.array([0, 0, 0])  # no event
+    yield np.array([3.0, 5.0, 7.0]), np.array([1, 1, 1])  # no censoring, ends at 0
+    yield np.array([0.0, 2.0, 2.0, 2.0, 5.0]), np.array([1, 1, 0, 1, 0])  # event at 0, ties
+    yield np.array([4.0]), np.array([1])
+
+
+def test_km_at_is_lifelines_kaplan_meier():
+    grid = np.linspace(0.0, 30.0, 61)  # past the last time too
+    for t, e in _km_cases():
+        expected = KaplanMeierFitter().fit(t, e).survival_function_at_times(grid).to_numpy()
+        np.testing.assert_allclose(km_at(t, e, grid), expected, rtol=0, atol=1e-12)
