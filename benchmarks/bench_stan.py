@@ -28,7 +28,7 @@ import stan
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_analyses import machine, write_tables
-from stan_models import STAN_MODELS, supported
+from stan_models import stan_model, supported
 
 from bayesblina.analyses.registry import discover_specs, get_model_class, load_spec
 from bayesblina.core.sampling import sample
@@ -78,17 +78,17 @@ def compare_spec(name: str, backend: str) -> dict[str, Any]:
     if why:
         return {"spec": name, "skipped": why}
     settings = spec.sampler.model_copy(update={"backend": backend})
-    stan_model = STAN_MODELS[model.name]
     t = time.perf_counter()
     sample(model, settings)
     first_s = time.perf_counter() - t
     t = time.perf_counter()
     ours = sample(model, settings)  # one data set (a survival spec: its first reconstruction)
     refit_s = time.perf_counter() - t
-    theirs, build_s, stan_s = stan_fit(stan_model.code, stan_model.data(model), settings)
-    rows = agreement(ours, theirs, stan_model.compare)
+    twin = stan_model(model)
+    theirs, build_s, stan_s = stan_fit(twin.code, twin.data(model), settings)
+    rows = agreement(ours, theirs, twin.compare)
     return {
-        "spec": name, "model": model.name, "backend": backend, "stan_program": stan_model.name,
+        "spec": name, "model": model.name, "backend": backend, "stan_program": twin.name,
         "chains": settings.chains, "draws": settings.draws, "tune": settings.tune,
         "bayesblina_first_fit_s": first_s, "bayesblina_refit_s": refit_s,
         "stan_build_s": build_s, "stan_sample_s": stan_s,

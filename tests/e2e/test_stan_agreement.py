@@ -22,7 +22,8 @@ pytestmark = [pytest.mark.mcmc, pytest.mark.slow,
               pytest.mark.filterwarnings("ignore::UserWarning")]
 
 #: one default spec of each model Stan can express (every option the defaults use)
-SPECS = ["overall_cr", "subgroups_age", "dose_toxicity_blrm", "dose_toxicity_crm",
+SPECS = ["overall_cr", "subgroups_age", "subgroups_age_exnex", "dose_toxicity_blrm",
+         "dose_toxicity_crm",
          "survival_os", "survival_rfs_mrd", "survival_rfs_mrd_ph", "response_categories"]
 
 
