@@ -43,6 +43,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_analyses.py
 	$(BIN)/python benchmarks/bench_stan.py
 	$(BIN)/python benchmarks/bench_stan.py --backend nutpie
+	$(BIN)/python benchmarks/bench_stan_run.py
 	$(BIN)/python benchmarks/bench_refit.py --nutpie
 	$(BIN)/python benchmarks/bench_grid_batch.py
 	$(BIN)/python benchmarks/bench_reconstruct_design.py
