@@ -29,6 +29,7 @@ import stan
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_analyses import machine, write_tables
+from record_fits import moments
 from stan_models import stan_model, supported
 
 from bayesblina.analyses.registry import discover_specs, get_model_class, load_spec
@@ -61,22 +62,21 @@ def stan_fit(code: str, data: dict[str, Any], settings: Any) -> tuple[az.Inferen
     return az.from_pystan(posterior=fit), build_s, sample_s
 
 
-def agreement(ours: az.InferenceData, theirs: az.InferenceData,
+def agreement(ours: dict[str, Any], theirs: dict[str, Any],
               compare: dict[str, str]) -> list[dict[str, Any]]:
-    """Posterior means of each shared element, their difference in combined MCSE units."""
+    """Posterior means of each shared element, their difference in combined MCSE units.
+
+    ``ours`` and ``theirs`` are :func:`record_fits.moments` of the two posteriors.
+    """
     rows = []
     for stan_name, our_name in compare.items():
-        if stan_name not in theirs.posterior or our_name not in ours.posterior:
+        if stan_name not in theirs or our_name not in ours:
             continue
-        a = ours.posterior[our_name]
-        b = theirs.posterior[stan_name]
-        mean_a = a.mean(("chain", "draw")).values.ravel()
-        mean_b = b.mean(("chain", "draw")).values.ravel()
-        mcse_a = np.ravel(az.mcse(a.to_dataset(), method="mean")[our_name].values)
-        mcse_b = np.ravel(az.mcse(b.to_dataset(), method="mean")[stan_name].values)
-        for i, (ma, mb, sa, sb) in enumerate(zip(mean_a, mean_b, mcse_a, mcse_b, strict=True)):
+        a, b = ours[our_name], theirs[stan_name]
+        for i, (ma, mb, sa, sb) in enumerate(zip(a["mean"], b["mean"], a["mcse"], b["mcse"],
+                                                 strict=True)):
             z = abs(ma - mb) / float(np.hypot(sa, sb))
-            rows.append({"parameter": f"{our_name}[{i}]" if len(mean_a) > 1 else our_name,
+            rows.append({"parameter": f"{our_name}[{i}]" if len(a["mean"]) > 1 else our_name,
                          "bayesblina": float(ma), "stan": float(mb), "mcse_units": z,
                          "within_3_mcse": bool(z <= 3)})
     return rows
@@ -98,7 +98,8 @@ def compare_spec(name: str, backend: str) -> dict[str, Any]:
     refit_s = time.perf_counter() - t
     twin = stan_model(model)
     theirs, build_s, stan_s = stan_fit(twin.code, twin.data(model), settings)
-    rows = agreement(ours, theirs, twin.compare)
+    rows = agreement(moments(ours.posterior, twin.compare.values()),
+                     moments(theirs.posterior, twin.compare), twin.compare)
     return {
         "spec": name, "model": model.name, "backend": backend, "stan_program": twin.name,
         "chains": settings.chains, "draws": settings.draws, "tune": settings.tune,

@@ -44,7 +44,8 @@ import stan
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_analyses import full_run, machine, median_range, write_tables
-from bench_stan import clear_fit_cache
+from bench_stan import agreement, clear_fit_cache
+from record_fits import moments
 from stan_models import stan_model, supported
 
 HERE = Path(__file__).resolve().parent
@@ -97,25 +98,10 @@ def stan_fits(records: list[dict[str, Any]]) -> tuple[float, list[dict[str, Any]
         took = time.perf_counter() - t
         rows.append({"spec": r["spec"], "model": r["model"], "program": twin.name,
                      "bayesblina_s": r["seconds"], "stan_s": took,
-                     "parameters": agreement(r["moments"], fit, twin.compare)})
+                     "parameters": agreement(r["moments"],
+                                             moments(az.from_pystan(posterior=fit).posterior,
+                                                     twin.compare), twin.compare)})
     return time.perf_counter() - t_all, rows
-
-
-def agreement(ours: dict[str, Any], fit: Any, compare: dict[str, str]) -> list[dict[str, Any]]:
-    """Posterior means of each shared element, their difference in combined MCSE units."""
-    rows = []
-    theirs = az.from_pystan(posterior=fit).posterior
-    for stan_name, our_name in compare.items():
-        if stan_name not in theirs or our_name not in ours:
-            continue
-        b = theirs[stan_name]
-        mean_b = b.mean(("chain", "draw")).values.ravel()
-        mcse_b = np.ravel(az.mcse(b.to_dataset(), method="mean")[stan_name].values)
-        mean_a, mcse_a = ours[our_name]["mean"], ours[our_name]["mcse"]
-        for i, (ma, mb, sa, sb) in enumerate(zip(mean_a, mean_b, mcse_a, mcse_b, strict=True)):
-            rows.append({"parameter": f"{our_name}[{i}]" if len(mean_a) > 1 else our_name,
-                         "mcse_units": float(abs(ma - mb) / np.hypot(sa, sb))})
-    return rows
 
 
 def compile_programs(records: list[dict[str, Any]]) -> dict[str, float]:

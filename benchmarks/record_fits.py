@@ -32,6 +32,15 @@ RECORDS: list[dict[str, Any]] = []
 CURRENT: dict[str, str] = {"spec": ""}
 
 
+def moments(post: Any, names: Any = None) -> dict[str, dict[str, list[float]]]:
+    """Posterior mean and its Monte Carlo SE of each float variable (or of ``names``)."""
+    names = [k for k in (post.data_vars if names is None else names)
+             if k in post and np.issubdtype(post[k].dtype, np.floating)]
+    mcse = az.mcse(post[names], method="mean")
+    return {k: {"mean": post[k].mean(("chain", "draw")).values.ravel().tolist(),
+                "mcse": np.ravel(mcse[k].values).tolist()} for k in names}
+
+
 def _options(model: Any) -> dict[str, Any]:
     o = getattr(model, "options", None)
     return o.model_dump() if hasattr(o, "model_dump") else {}
@@ -46,11 +55,6 @@ def _record(backend: Any) -> Any:
                                              for h, v in p.hyperparameters().items()}}
                   for k, p in model.prior.parameter_priors().items()}
         post = idata.posterior
-        # every posterior variable's means and their MCSEs (for the agreement with Stan)
-        mcse = az.mcse(post, method="mean")
-        moments = {k: {"mean": post[k].mean(("chain", "draw")).values.ravel().tolist(),
-                       "mcse": np.ravel(mcse[k].values).tolist()}
-                   for k in post.data_vars if np.issubdtype(post[k].dtype, np.floating)}
         extra: dict[str, Any] = {}
         if model.name == "subgroups_multifactor":
             extra = {"terms": list(model.terms),
@@ -67,7 +71,7 @@ def _record(backend: Any) -> Any:
             "hyper": {k: np.asarray(v) for k, v in model.prior_values().items()},
             "settings": {"chains": s.chains, "draws": s.draws, "tune": s.tune,
                          "target_accept": s.target_accept, "seed": s.seed, "cores": s.cores},
-            "backend": s.backend, "seconds": took, "moments": moments,
+            "backend": s.backend, "seconds": took, "moments": moments(post),
             "extra": extra})
         return idata
     return wrapped
